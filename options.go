@@ -1,0 +1,243 @@
+package wxpay
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Option configures a Client (and, for the key and clock options, a Verifier).
+// Options are validated by NewClient, which reports what to fix.
+type Option func(*settings) error
+
+// DefaultBaseURL is the main APIv3 domain; DefaultBackupURL is the backup domain in
+// another city (异地接入点).
+const (
+	DefaultBaseURL   = "https://api.mch.weixin.qq.com"
+	DefaultBackupURL = "https://api2.mch.weixin.qq.com"
+)
+
+// DefaultTimeout bounds a whole attempt (connect, send, read) when the client
+// builds its own *http.Client.
+const DefaultTimeout = 30 * time.Second
+
+// DefaultMaxResponseBytes bounds a success body; error bodies are bounded at 1 MiB.
+const DefaultMaxResponseBytes = 8 << 20
+
+type settings struct {
+	mchID, serial string
+	signer        crypto.Signer
+	pubKeys       []platformKey
+	certs         []*x509.Certificate
+	baseURL       string
+	httpClient    *http.Client
+	userAgent     string
+	now           func() time.Time
+	rand          io.Reader
+	skew          time.Duration
+	maxBody       int64
+}
+
+func defaultSettings() *settings {
+	return &settings{
+		baseURL: DefaultBaseURL,
+		now:     time.Now,
+		rand:    rand.Reader,
+		skew:    DefaultClockSkew,
+		maxBody: DefaultMaxResponseBytes,
+	}
+}
+
+// WithMerchant sets the caller: the merchant (or service-provider) mchid, the serial
+// number of its API certificate (商户API证书序列号) and the key that signs requests.
+// signer is usually the *rsa.PrivateKey from LoadPrivateKey; any crypto.Signer over
+// an RSA-2048 key works, so a KMS or HSM key plugs in. If it also implements
+// crypto.Decrypter (as *rsa.PrivateKey does), Client.Decrypt can open encrypted
+// response fields.
+func WithMerchant(mchID, certificateSerial string, signer crypto.Signer) Option {
+	return func(s *settings) error {
+		s.mchID, s.serial, s.signer = mchID, strings.ToUpper(certificateSerial), signer
+		return nil
+	}
+}
+
+// WithPlatformPublicKey adds a WeChat Pay public key (微信支付公钥) and its ID
+// (PUB_KEY_ID_…). Repeatable; it can be combined with platform certificates during
+// the transition from certificates to public keys.
+func WithPlatformPublicKey(id string, key *rsa.PublicKey) Option {
+	return func(s *settings) error {
+		s.pubKeys = append(s.pubKeys, platformKey{id: id, pub: key})
+		return nil
+	}
+}
+
+// WithPlatformCertificate adds a WeChat Pay platform certificate (平台证书), known
+// by its serial. Repeatable: keep every certificate WeChat Pay may sign with.
+func WithPlatformCertificate(cert *x509.Certificate) Option {
+	return func(s *settings) error {
+		s.certs = append(s.certs, cert)
+		return nil
+	}
+}
+
+// WithBaseURL points the client at another server: the emulator, a forward proxy,
+// or an overseas domain. Requests go to baseURL + "/v3/…"; a path prefix is kept.
+func WithBaseURL(baseURL string) Option {
+	return func(s *settings) error {
+		s.baseURL = baseURL
+		return nil
+	}
+}
+
+// WithHTTPClient sets the *http.Client used for every attempt. Its Timeout and
+// Transport are used as they are.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(s *settings) error {
+		if hc == nil {
+			return fmt.Errorf("%w: WithHTTPClient(nil)", ErrInvalidConfig)
+		}
+		s.httpClient = hc
+		return nil
+	}
+}
+
+// WithUserAgent puts an application token (e.g. "shop-backend/2.3") in front of the
+// SDK's own User-Agent.
+func WithUserAgent(ua string) Option {
+	return func(s *settings) error {
+		s.userAgent = ua
+		return nil
+	}
+}
+
+// WithClock replaces time.Now for request timestamps and the skew check. Tests use
+// it to reproduce skew without sleeping or patching.
+func WithClock(now func() time.Time) Option {
+	return func(s *settings) error {
+		if now == nil {
+			return fmt.Errorf("%w: WithClock(nil)", ErrInvalidConfig)
+		}
+		s.now = now
+		return nil
+	}
+}
+
+// WithRandom replaces crypto/rand.Reader for nonces and OAEP padding.
+func WithRandom(r io.Reader) Option {
+	return func(s *settings) error {
+		if r == nil {
+			return fmt.Errorf("%w: WithRandom(nil)", ErrInvalidConfig)
+		}
+		s.rand = r
+		return nil
+	}
+}
+
+// WithClockSkew sets the largest accepted difference between Wechatpay-Timestamp
+// and the local clock (default DefaultClockSkew, 5 minutes).
+func WithClockSkew(d time.Duration) Option {
+	return func(s *settings) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: clock skew must be positive, got %s", ErrInvalidConfig, d)
+		}
+		s.skew = d
+		return nil
+	}
+}
+
+// WithMaxResponseBytes bounds the size of a success body (default 8 MiB).
+func WithMaxResponseBytes(n int64) Option {
+	return func(s *settings) error {
+		if n <= 0 {
+			return fmt.Errorf("%w: max response bytes must be positive, got %d", ErrInvalidConfig, n)
+		}
+		s.maxBody = n
+		return nil
+	}
+}
+
+// keyRing validates the platform keys and indexes them by Wechatpay-Serial value.
+func (s *settings) keyRing() (map[string]*platformKey, error) {
+	if len(s.pubKeys) == 0 && len(s.certs) == 0 {
+		return nil, fmt.Errorf("%w: no WeChat Pay key to verify responses with: add WithPlatformPublicKey(\"PUB_KEY_ID_…\", key) (账户中心 → API安全 → 微信支付公钥) or WithPlatformCertificate(cert)", ErrInvalidConfig)
+	}
+	ring := make(map[string]*platformKey, len(s.pubKeys)+len(s.certs))
+	add := func(k platformKey) error {
+		if prev, dup := ring[k.id]; dup {
+			if prev.pub.Equal(k.pub) {
+				return nil
+			}
+			return fmt.Errorf("%w: two different keys are configured for %s", ErrInvalidConfig, k.id)
+		}
+		ring[k.id] = &k
+		return nil
+	}
+	for _, k := range s.pubKeys {
+		switch {
+		case k.pub == nil:
+			return nil, fmt.Errorf("%w: WithPlatformPublicKey(%q, nil)", ErrInvalidConfig, k.id)
+		case !strings.HasPrefix(k.id, PublicKeyIDPrefix):
+			return nil, fmt.Errorf("%w: WeChat Pay public key ID %q must start with %s; a certificate serial goes with WithPlatformCertificate", ErrInvalidConfig, k.id, PublicKeyIDPrefix)
+		case k.pub.N.BitLen() < MinRSABits:
+			return nil, fmt.Errorf("%w: WeChat Pay public key %s is RSA-%d, expected RSA-2048", ErrInvalidConfig, k.id, k.pub.N.BitLen())
+		}
+		if err := add(k); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range s.certs {
+		if c == nil {
+			return nil, fmt.Errorf("%w: WithPlatformCertificate(nil)", ErrInvalidConfig)
+		}
+		pub, ok := c.PublicKey.(*rsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("%w: platform certificate %s does not hold an RSA key", ErrInvalidConfig, CertificateSerial(c))
+		}
+		if err := add(platformKey{id: CertificateSerial(c), pub: pub, cert: c}); err != nil {
+			return nil, err
+		}
+	}
+	return ring, nil
+}
+
+func parseBaseURL(what, raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s %q: %v", ErrInvalidConfig, what, raw, err)
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("%w: %s %q must be an absolute http(s) URL such as %s", ErrInvalidConfig, what, raw, DefaultBaseURL)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("%w: %s %q must not carry a query, fragment or user info", ErrInvalidConfig, what, raw)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawPath = strings.TrimSuffix(u.RawPath, "/")
+	return u, nil
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return s != ""
+}
