@@ -7,26 +7,24 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"io"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/internal/testkeys"
 	"github.com/wxpaykit/wxpay/internal/wire"
 )
 
 const (
-	testMchID    = "1900000001"
-	testSerial   = "3775B6A45ACD588826D15E583A95F5DD00000001"
-	testPubKeyID = "PUB_KEY_ID_0114232134912410000000000000"
+	testMchID    = testkeys.MchID
+	testSerial   = testkeys.MerchantSerial
+	testPubKeyID = testkeys.PublicKeyID
 	testPrefix   = "/prefix" // servers mount the API under a prefix to catch absolute-URL bugs
 )
 
@@ -36,38 +34,12 @@ type testKeys struct {
 	certSerial                string
 }
 
-// keys are generated once per test binary: RSA-2048 generation is slow.
-var keys = sync.OnceValue(func() *testKeys {
-	gen := func() *rsa.PrivateKey {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		return k
-	}
-	k := &testKeys{merchant: gen(), platform: gen(), other: gen()}
-	k.cert = selfSigned(k.platform, big.NewInt(0x5157F09EFDC0), time.Now().Add(-time.Hour), time.Now().Add(5*365*24*time.Hour))
-	k.certSerial = wxpay.CertificateSerial(k.cert)
-	return k
-})
-
-func selfSigned(key *rsa.PrivateKey, serial *big.Int, notBefore, notAfter time.Time) *x509.Certificate {
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "Tenpay.com Root CA test"},
-		NotBefore:    notBefore,
-		NotAfter:     notAfter,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		panic(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		panic(err)
-	}
-	return c
+func keys() testKeys {
+	s := testkeys.Shared()
+	return testKeys{merchant: s.Merchant, platform: s.Platform, other: s.Other, cert: s.PlatformCert, certSerial: s.PlatformCertSerial}
 }
+
+var selfSigned = testkeys.SelfSigned
 
 // seenRequest is what the test server received.
 type seenRequest struct {
@@ -194,8 +166,4 @@ func mustContainNone(t *testing.T, where string, haystack []byte, needles ...str
 			t.Errorf("%s contains %q", where, n)
 		}
 	}
-}
-
-func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
