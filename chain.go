@@ -113,10 +113,11 @@ func (e *Endpoint) call(ctx context.Context, method string, body any, opts []Cal
 type CallOption func(*callConfig)
 
 type callConfig struct {
-	params map[string]string
-	query  url.Values
-	header http.Header
-	err    error
+	params         map[string]string
+	query          url.Values
+	header         http.Header
+	skipValidation bool
+	err            error
 }
 
 // PathParam fills the {name} segment of the template. The value is escaped and

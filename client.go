@@ -43,6 +43,11 @@ type Client struct {
 	maxBody       int64
 	sealTypes     sync.Map
 	bufs          sync.Pool
+
+	// V3 is the typed API, one field per URL segment and one method per path
+	// parameter: client.V3.PayrollCard.Tokens.Post(ctx, req) is
+	// POST /v3/payroll-card/tokens. See the README's table.
+	V3 V3
 }
 
 // NewClient builds a Client. WithMerchant and at least one WeChat Pay key
@@ -108,6 +113,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		c.acceptSerial = c.encKey.id
 	}
 	c.bufs.New = func() any { b := make([]byte, 0, 1024); return &b }
+	c.V3 = newV3(c)
 	return c, nil
 }
 
@@ -194,6 +200,9 @@ type call struct {
 	query  url.Values // may be nil
 	body   any        // nil for no body; []byte / json.RawMessage are sent as they are
 	header http.Header
+	// sealedQuery: the query holds encrypted values (or the operation requires
+	// Wechatpay-Serial), so the encryption key's serial must be sent.
+	sealedQuery bool
 }
 
 // unsignedByDesign lists the endpoints whose responses WeChat Pay does not sign.
@@ -214,6 +223,7 @@ func (c *Client) do(ctx context.Context, cl *call) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	sealed = sealed || cl.sealedQuery
 	header := make(http.Header, 8)
 	for k, vs := range cl.header {
 		ck := http.CanonicalHeaderKey(k)

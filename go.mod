@@ -3,3 +3,5 @@ module github.com/wxpaykit/wxpay
 go 1.24
 
 require github.com/google/go-cmp v0.7.0
+
+require gopkg.in/yaml.v3 v3.0.1 // indirect

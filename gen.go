@@ -1,0 +1,3 @@
+package wxpay
+
+//go:generate go run ./internal/cmd/apigen -api api -root .

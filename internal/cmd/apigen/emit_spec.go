@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// emitSpec writes the spec as Go data for the emulator (package apispec).
+func emitSpec(s *spec) []byte {
+	var w writer
+	w.WriteString(header)
+	w.p("package apispec\n")
+	for _, m := range s.modelList {
+		if m.IsRequest {
+			continue
+		}
+		w.p("var model%s = %s\n", m.Name, fieldList(m.Fields))
+	}
+	w.p("var operations = []*Operation{")
+	for _, o := range s.ops {
+		y := o.y
+		w.p("{")
+		w.p("ID: %q, Family: %q, Method: %q, Path: %q,", o.ID, o.Family, o.Method, o.Path)
+		w.p("Summary: %q, TitleZh: %q,", y.Summary, y.TitleZh)
+		w.p("Docs: %s, Callers: %s,", strs(y.Docs), strs(y.Callers))
+		if y.RateLimit > 0 {
+			w.p("RateLimit: %d,", y.RateLimit)
+		}
+		if y.Legacy != "" {
+			w.p("Legacy: %q,", y.Legacy)
+		}
+		if len(o.PathParams) > 0 {
+			w.p("PathParams: %s,", fieldList(o.PathParams))
+		}
+		if len(o.Query) > 0 {
+			w.p("Query: %s,", fieldList(o.Query))
+		}
+		if o.HasBody {
+			w.p("HasBody: true, Body: %s,", fieldList(o.Body))
+		}
+		w.p("ResponseStatus: %d, ResponseDocumented: %v,", o.Status, o.Documented)
+		if o.Response != nil {
+			w.p("ResponseModel: %q, Response: model%s,", o.Response.Name, o.Response.Name)
+		}
+		if len(y.Errors) > 0 {
+			w.p("Errors: []Error{")
+			for _, e := range y.Errors {
+				w.p("{Status: %d, Code: %q, Message: %q, Doc: %q},", e.Status, e.Code, e.Message, e.Doc)
+			}
+			w.p("},")
+		}
+		w.p("},")
+	}
+	w.p("}\n")
+	w.p("var events = []*Event{")
+	for _, e := range s.events {
+		y := e.y
+		w.p("{EventType: %q, Model: %q, OriginalType: %q, SummaryZh: %q, Summary: %q, Docs: %s, Retry: %q, Fields: model%s},",
+			y.EventType, e.Model.Name, y.OriginalType, y.SummaryZh, y.Summary, strs(y.Docs), y.Retry, e.Model.Name)
+	}
+	w.p("}")
+	return w.Bytes()
+}
+
+func strs(ss []string) string {
+	if len(ss) == 0 {
+		return "nil"
+	}
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return "[]string{" + strings.Join(q, ", ") + "}"
+}
+
+var specTypes = map[string]string{"string": "String", "integer": "Integer", "number": "Number", "boolean": "Boolean", "object": "Object", "array": "Array"}
+
+func fieldList(fs []*field) string {
+	var b strings.Builder
+	b.WriteString("[]*Field{\n")
+	for _, f := range fs {
+		y := f.y
+		fmt.Fprintf(&b, "{Name: %q, Type: %s", f.JSON, specTypes[f.Type])
+		if f.Items != "" {
+			fmt.Fprintf(&b, ", Items: %s", specTypes[f.Items])
+		}
+		if f.Required {
+			b.WriteString(", Required: true")
+		}
+		if y.MaxLength > 0 {
+			fmt.Fprintf(&b, ", MaxLength: %d", y.MaxLength)
+		}
+		if f.Enum != nil {
+			var vs []string
+			for _, v := range f.Enum.Values {
+				vs = append(vs, v.Value)
+			}
+			fmt.Fprintf(&b, ", Enum: %s, EnumName: %q", strs(vs), f.Enum.Name)
+		}
+		if y.Pattern != "" {
+			fmt.Fprintf(&b, ", Pattern: %q", y.Pattern)
+		}
+		if y.Encrypted {
+			b.WriteString(", Encrypted: true")
+		}
+		if y.Personal {
+			b.WriteString(", Personal: true")
+		}
+		if y.JSONString {
+			b.WriteString(", JSONString: true")
+		}
+		if f.Model != nil {
+			fmt.Fprintf(&b, ", Model: %q, Fields: model%s", f.Model.Name, f.Model.Name)
+		}
+		fmt.Fprintf(&b, ", Doc: %q},\n", y.Doc)
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+const (
+	tableBegin = "<!-- BEGIN GENERATED OPERATIONS (go generate ./...) -->"
+	tableEnd   = "<!-- END GENERATED OPERATIONS -->"
+)
+
+// updateReadme replaces the text between the README's markers.
+func updateReadme(path string, table []byte) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	i, j := bytes.Index(b, []byte(tableBegin)), bytes.Index(b, []byte(tableEnd))
+	if i < 0 || j < i {
+		return fmt.Errorf("%s: markers %q … %q not found", path, tableBegin, tableEnd)
+	}
+	var out bytes.Buffer
+	out.Write(b[:i+len(tableBegin)])
+	out.WriteString("\n")
+	out.Write(table)
+	out.Write(b[j:])
+	return writeIfChanged(path, out.Bytes())
+}
