@@ -106,7 +106,8 @@ func (e *Endpoint) call(ctx context.Context, method string, body any, opts []Cal
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidRequest, e.tmpl, err)
 	}
-	return e.c.do(ctx, &call{method: method, path: path, query: cfg.query, body: body, header: cfg.header})
+	return e.c.do(ctx, &call{method: method, path: path, query: cfg.query, body: body, header: cfg.header,
+		idempotent: cfg.idempotent || method != http.MethodPost})
 }
 
 // CallOption sets a per-call detail: a path parameter, a query parameter, a header.
@@ -117,6 +118,7 @@ type callConfig struct {
 	query          url.Values
 	header         http.Header
 	skipValidation bool
+	idempotent     bool
 	err            error
 }
 

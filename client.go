@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -35,7 +36,9 @@ type Client struct {
 	verifier      *Verifier
 	encKey        *platformKey // the key Sensitive values are encrypted with
 	acceptSerial  string       // sent as Wechatpay-Serial on every request when set
-	baseURL       *url.URL
+	domains       *domains
+	retry         RetryPolicy
+	logger        *slog.Logger
 	hc            *http.Client
 	userAgent     string
 	now           func() time.Time
@@ -82,6 +85,22 @@ func NewClient(opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	dom := &domains{primary: base, cooldown: s.failover.Cooldown}
+	if dom.cooldown == 0 {
+		dom.cooldown = DefaultFailoverCooldown
+	}
+	backup := s.failover.BackupURL
+	if !s.backupSet && s.baseURL == DefaultBaseURL {
+		backup = DefaultBackupURL
+	}
+	if backup != "" {
+		if dom.backup, err = parseBaseURL("backup URL", backup); err != nil {
+			return nil, err
+		}
+		if dom.backup.String() == base.String() {
+			return nil, fmt.Errorf("%w: the backup URL is the base URL", ErrInvalidConfig)
+		}
+	}
 	hc := s.httpClient
 	if hc == nil {
 		hc = &http.Client{
@@ -96,7 +115,9 @@ func NewClient(opts ...Option) (*Client, error) {
 		serial:    s.serial,
 		signer:    s.signer,
 		verifier:  &Verifier{keys: ring, skew: s.skew, now: s.now},
-		baseURL:   base,
+		domains:   dom,
+		retry:     s.retry,
+		logger:    s.logger,
 		hc:        hc,
 		userAgent: userAgent(s.userAgent),
 		now:       s.now,
@@ -203,6 +224,9 @@ type call struct {
 	// sealedQuery: the query holds encrypted values (or the operation requires
 	// Wechatpay-Serial), so the encryption key's serial must be sent.
 	sealedQuery bool
+	// idempotent: repeating the call after an unknown outcome cannot duplicate
+	// its effect (see RetryPolicy).
+	idempotent bool
 }
 
 // unsignedByDesign lists the endpoints whose responses WeChat Pay does not sign.
@@ -245,18 +269,56 @@ func (c *Client) do(ctx context.Context, cl *call) (*Response, error) {
 	if body != nil {
 		header.Set("Content-Type", "application/json")
 	}
-	target, err := c.url(cl.path, cl.query)
-	if err != nil {
-		return nil, err
+	rawQuery := ""
+	if len(cl.query) > 0 {
+		rawQuery = cl.query.Encode()
 	}
-	return c.attempt(ctx, cl, target, header, body)
+	for attempt := 1; ; attempt++ {
+		base := c.domains.pick(c.now())
+		target, err := joinURL(base, cl.path, rawQuery)
+		if err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		resp, err := c.attempt(ctx, cl, target, header, body)
+		c.logAttempt(ctx, cl, base, attempt, start, resp, err)
+		if resp != nil {
+			resp.Attempts = attempt
+		}
+		if err == nil {
+			return resp, nil
+		}
+		retry, connLevel, after := retryDecision(cl, resp, err)
+		if connLevel {
+			c.domains.failed(base, c.now())
+		}
+		if !retry || attempt >= c.retry.MaxAttempts {
+			return resp, withAttempts(err, attempt)
+		}
+		if waitErr := sleepCtx(ctx, c.retry.backoff(attempt, after)); waitErr != nil {
+			return resp, fmt.Errorf("%w (while waiting to retry after: %w)", waitErr, withAttempts(err, attempt))
+		}
+	}
 }
 
-// url joins the base URL, the escaped path and the encoded query.
-func (c *Client) url(path string, query url.Values) (*url.URL, error) {
-	raw := c.baseURL.String() + path
-	if len(query) > 0 {
-		raw += "?" + query.Encode()
+// withAttempts records the attempt count on the errors that carry one.
+func withAttempts(err error, n int) error {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		ae.Attempts = n
+	}
+	var te *TransportError
+	if errors.As(err, &te) {
+		te.Attempts = n
+	}
+	return err
+}
+
+// joinURL joins a base URL, an escaped path and an encoded query.
+func joinURL(base *url.URL, path, rawQuery string) (*url.URL, error) {
+	raw := base.String() + path
+	if rawQuery != "" {
+		raw += "?" + rawQuery
 	}
 	u, err := url.Parse(raw)
 	if err != nil {

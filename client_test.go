@@ -278,7 +278,7 @@ func TestAPIErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ts := newTestServer(t, func(seenRequest) reply { return reply{status: tt.status, body: tt.body} })
-			c := newClient(t, ts)
+			c := newClient(t, ts, wxpay.WithRetry(wxpay.RetryPolicy{MaxAttempts: 1}))
 			_, err := c.Chain("v3/payroll-card/tokens").Post(context.Background(), map[string]string{"openid": "o"})
 			var ae *wxpay.APIError
 			if !errors.As(err, &ae) {
@@ -355,6 +355,10 @@ func TestNewClientRejectsBadConfiguration(t *testing.T) {
 		{"base URL with query", []wxpay.Option{merchant, pub, wxpay.WithBaseURL("https://a.example/?x=1")}, "query"},
 		{"zero skew", []wxpay.Option{merchant, pub, wxpay.WithClockSkew(0)}, "skew"},
 		{"nil http client", []wxpay.Option{merchant, pub, wxpay.WithHTTPClient(nil)}, "WithHTTPClient"},
+		{"no attempts", []wxpay.Option{merchant, pub, wxpay.WithRetry(wxpay.RetryPolicy{})}, "MaxAttempts"},
+		{"max below base delay", []wxpay.Option{merchant, pub, wxpay.WithRetry(wxpay.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Second})}, "BaseDelay <= MaxDelay"},
+		{"backup equals base", []wxpay.Option{merchant, pub, wxpay.WithBaseURL("https://a.example"), wxpay.WithBackupURL("https://a.example/")}, "backup URL is the base URL"},
+		{"bad backup", []wxpay.Option{merchant, pub, wxpay.WithBackupURL("ftp://x")}, "backup URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -43,15 +44,21 @@ type settings struct {
 	rand          io.Reader
 	skew          time.Duration
 	maxBody       int64
+	retry         RetryPolicy
+	failover      FailoverPolicy
+	backupSet     bool
+	logger        *slog.Logger
 }
 
 func defaultSettings() *settings {
 	return &settings{
-		baseURL: DefaultBaseURL,
-		now:     time.Now,
-		rand:    rand.Reader,
-		skew:    DefaultClockSkew,
-		maxBody: DefaultMaxResponseBytes,
+		baseURL:  DefaultBaseURL,
+		now:      time.Now,
+		rand:     rand.Reader,
+		skew:     DefaultClockSkew,
+		maxBody:  DefaultMaxResponseBytes,
+		retry:    DefaultRetryPolicy(),
+		failover: FailoverPolicy{Cooldown: DefaultFailoverCooldown},
 	}
 }
 

@@ -24,6 +24,8 @@ type operation struct {
 	// encrypts: the operation has encrypted fields, so Wechatpay-Serial is
 	// required even when every encrypted field happens to be empty.
 	encrypts bool
+	// idempotent: safe to retry after an unknown outcome (see RetryPolicy).
+	idempotent bool
 }
 
 // request is implemented by every generated XxxRequest.
@@ -57,7 +59,8 @@ func (c *Client) invoke(ctx context.Context, op *operation, params []string, req
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidRequest, op.id, err)
 	}
-	cl := &call{method: op.method, path: path, query: cfg.query, header: cfg.header, sealedQuery: op.encrypts}
+	cl := &call{method: op.method, path: path, query: cfg.query, header: cfg.header, sealedQuery: op.encrypts,
+		idempotent: op.idempotent || cfg.idempotent}
 	if req != nil {
 		if !cfg.skipValidation {
 			if err := req.Validate(); err != nil {

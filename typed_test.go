@@ -44,6 +44,7 @@ func TestTypedTreeCoversTheSpec(t *testing.T) {
 		wxpay.WithMerchant(testMchID, testSerial, k.merchant),
 		wxpay.WithPlatformPublicKey(testPubKeyID, &k.platform.PublicKey),
 		wxpay.WithHTTPClient(&http.Client{Transport: rt}),
+		wxpay.WithRetry(wxpay.RetryPolicy{MaxAttempts: 1}),
 	)
 	if err != nil {
 		t.Fatal(err)

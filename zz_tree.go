@@ -4,70 +4,70 @@ package wxpay
 
 import "context"
 
-var opListBrandCards = operation{id: "ListBrandCards", method: "GET", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "cards"}}, hasBody: false, encrypts: false}
-var opCreateBrandCard = operation{id: "CreateBrandCard", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "cards"}}, hasBody: true, encrypts: false}
-var opGetBrandCard = operation{id: "GetBrandCard", method: "GET", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "cards"}, {param: "card_id"}}, hasBody: false, encrypts: false}
-var opUpdateBrandCard = operation{id: "UpdateBrandCard", method: "PATCH", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "cards"}, {param: "card_id"}}, hasBody: true, encrypts: false}
-var opDeleteBrandCard = operation{id: "DeleteBrandCard", method: "DELETE", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "cards"}, {param: "card_id"}}, hasBody: false, encrypts: false}
-var opInvalidateBrandCard = operation{id: "InvalidateBrandCard", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "cards"}, {param: "card_id"}, {lit: "invalidate"}}, hasBody: true, encrypts: false}
-var opListBrandMembershipActivities = operation{id: "ListBrandMembershipActivities", method: "GET", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "membership-activities"}}, hasBody: false, encrypts: false}
-var opCreateBrandMembershipActivity = operation{id: "CreateBrandMembershipActivity", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "membership-activities"}}, hasBody: true, encrypts: false}
-var opGetBrandMembershipActivity = operation{id: "GetBrandMembershipActivity", method: "GET", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "membership-activities"}, {param: "activity_id"}}, hasBody: false, encrypts: false}
-var opUpdateBrandMembershipActivity = operation{id: "UpdateBrandMembershipActivity", method: "PATCH", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "membership-activities"}, {param: "activity_id"}}, hasBody: true, encrypts: false}
-var opTerminateBrandMembershipActivity = operation{id: "TerminateBrandMembershipActivity", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "membership-activities"}, {param: "activity_id"}, {lit: "terminate"}}, hasBody: true, encrypts: false}
-var opCreateBrandOpenUserCardToken = operation{id: "CreateBrandOpenUserCardToken", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "open-user-card-tokens"}}, hasBody: true, encrypts: false}
-var opCreateBrandPayViewToken = operation{id: "CreateBrandPayViewToken", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "pay-view-tokens"}}, hasBody: true, encrypts: false}
-var opCreateBrandPreAuthToken = operation{id: "CreateBrandPreAuthToken", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "pre-auth-tokens"}}, hasBody: true, encrypts: false}
-var opListBrandUserCards = operation{id: "ListBrandUserCards", method: "GET", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "user-cards"}}, hasBody: false, encrypts: false}
-var opImportBrandUserCardByOpenID = operation{id: "ImportBrandUserCardByOpenID", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "user-cards"}, {lit: "import-by-openid"}}, hasBody: true, encrypts: true}
-var opImportBrandUserCardByPhone = operation{id: "ImportBrandUserCardByPhone", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "user-cards"}, {lit: "import-by-phone"}}, hasBody: true, encrypts: true}
-var opGetBrandUserCard = operation{id: "GetBrandUserCard", method: "GET", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "user-cards"}, {param: "user_card_code"}}, hasBody: false, encrypts: false}
-var opUpdateBrandUserCard = operation{id: "UpdateBrandUserCard", method: "PATCH", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "user-cards"}, {param: "user_card_code"}}, hasBody: true, encrypts: true}
-var opConfirmBrandUserCard = operation{id: "ConfirmBrandUserCard", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "user-cards"}, {param: "user_card_code"}, {lit: "confirm"}}, hasBody: true, encrypts: true}
-var opInvalidateBrandUserCard = operation{id: "InvalidateBrandUserCard", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "user-cards"}, {param: "user_card_code"}, {lit: "invalidate"}}, hasBody: true, encrypts: false}
-var opCreateBrandUserFeed = operation{id: "CreateBrandUserFeed", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "user-feeds"}}, hasBody: true, encrypts: false}
-var opConfirmBrandPointExchange = operation{id: "ConfirmBrandPointExchange", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "user-points"}, {lit: "exchange-coupon"}, {lit: "confirm"}}, hasBody: true, encrypts: false}
-var opSyncBrandUserPoints = operation{id: "SyncBrandUserPoints", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "user-points"}, {lit: "sync"}}, hasBody: true, encrypts: false}
-var opGetMembercardActivateInformation = operation{id: "GetMembercardActivateInformation", method: "GET", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "activate-informations"}, {param: "activate_ticket"}}, hasBody: false, encrypts: false}
-var opGetMembercardCallback = operation{id: "GetMembercardCallback", method: "GET", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "callback"}}, hasBody: false, encrypts: false}
-var opUpdateMembercardCallback = operation{id: "UpdateMembercardCallback", method: "PATCH", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "callback"}}, hasBody: true, encrypts: false}
-var opListMembercardCards = operation{id: "ListMembercardCards", method: "GET", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}}, hasBody: false, encrypts: false}
-var opCreateMembercardCard = operation{id: "CreateMembercardCard", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}}, hasBody: true, encrypts: false}
-var opGetMembercardCard = operation{id: "GetMembercardCard", method: "GET", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}}, hasBody: false, encrypts: false}
-var opUpdateMembercardCard = operation{id: "UpdateMembercardCard", method: "PATCH", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}}, hasBody: true, encrypts: false}
-var opDeleteMembercardCard = operation{id: "DeleteMembercardCard", method: "DELETE", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}}, hasBody: false, encrypts: false}
-var opDepositMembercardCodes = operation{id: "DepositMembercardCodes", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "codes"}, {lit: "deposit"}}, hasBody: true, encrypts: false}
-var opGetMembercardUserCard = operation{id: "GetMembercardUserCard", method: "GET", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "codes"}, {param: "code"}}, hasBody: false, encrypts: false}
-var opUpdateMembercardUserCard = operation{id: "UpdateMembercardUserCard", method: "PATCH", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "codes"}, {param: "code"}}, hasBody: true, encrypts: false}
-var opActivateMembercardUserCard = operation{id: "ActivateMembercardUserCard", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "codes"}, {param: "code"}, {lit: "activate"}}, hasBody: true, encrypts: false}
-var opCommitMembercardBonus = operation{id: "CommitMembercardBonus", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "codes"}, {param: "code"}, {lit: "bonus"}, {lit: "commit"}}, hasBody: true, encrypts: false}
-var opPrepareMembercardBonus = operation{id: "PrepareMembercardBonus", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "codes"}, {param: "code"}, {lit: "bonus"}, {lit: "prepare"}}, hasBody: true, encrypts: false}
-var opConfirmMembercardUserCard = operation{id: "ConfirmMembercardUserCard", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "codes"}, {param: "code"}, {lit: "confirm"}}, hasBody: true, encrypts: false}
-var opUpdateMembercardUserRights = operation{id: "UpdateMembercardUserRights", method: "PATCH", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "codes"}, {param: "code"}, {lit: "rights"}}, hasBody: true, encrypts: false}
-var opSetMembercardServiceModuleData = operation{id: "SetMembercardServiceModuleData", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "codes"}, {param: "code"}, {lit: "set-service-module-data"}}, hasBody: true, encrypts: false}
-var opInvalidateMembercardUserCard = operation{id: "InvalidateMembercardUserCard", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "codes"}, {param: "code"}, {lit: "unavailable"}}, hasBody: true, encrypts: false}
-var opDecryptMembercardCode = operation{id: "DecryptMembercardCode", method: "GET", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "decrypt-code"}}, hasBody: false, encrypts: false}
-var opCreateMembercardPermissionToken = operation{id: "CreateMembercardPermissionToken", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "permission-tokens"}}, hasBody: true, encrypts: false}
-var opImportMembercardUserByPhone = operation{id: "ImportMembercardUserByPhone", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "phone-membercard"}, {lit: "import"}}, hasBody: true, encrypts: true}
-var opCreateMembercardQRCode = operation{id: "CreateMembercardQRCode", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "qrcode"}}, hasBody: true, encrypts: false}
-var opUpdateMembercardRights = operation{id: "UpdateMembercardRights", method: "PATCH", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "rights"}}, hasBody: true, encrypts: false}
-var opCreateMembercardServiceModule = operation{id: "CreateMembercardServiceModule", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "service-modules"}}, hasBody: true, encrypts: false}
-var opUpdateMembercardServiceModule = operation{id: "UpdateMembercardServiceModule", method: "PATCH", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "service-modules"}, {param: "service_module_id"}}, hasBody: true, encrypts: false}
-var opDeleteMembercardServiceModule = operation{id: "DeleteMembercardServiceModule", method: "DELETE", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "service-modules"}, {param: "service_module_id"}}, hasBody: false, encrypts: false}
-var opUpgradeMembercardCard = operation{id: "UpgradeMembercardCard", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "upgrade"}}, hasBody: true, encrypts: false}
-var opImportMembercardUser = operation{id: "ImportMembercardUser", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "users"}, {lit: "import"}}, hasBody: true, encrypts: false}
-var opImportMembercardPhoneNumberMember = operation{id: "ImportMembercardPhoneNumberMember", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "phonenumber-member"}, {lit: "import"}}, hasBody: true, encrypts: true}
-var opSearchMembercardPhoneNumberMember = operation{id: "SearchMembercardPhoneNumberMember", method: "GET", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "phonenumber-member"}, {lit: "search"}}, hasBody: false, encrypts: true}
-var opListMembercardUserCards = operation{id: "ListMembercardUserCards", method: "GET", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "user"}, {lit: "cards"}}, hasBody: false, encrypts: false}
-var opListPayrollCardAuthentications = operation{id: "ListPayrollCardAuthentications", method: "GET", segs: []segment{{lit: "v3"}, {lit: "payroll-card"}, {lit: "authentications"}}, hasBody: false, encrypts: false}
-var opCreatePayrollCardAuthenticationPreOrder = operation{id: "CreatePayrollCardAuthenticationPreOrder", method: "POST", segs: []segment{{lit: "v3"}, {lit: "payroll-card"}, {lit: "authentications"}, {lit: "pre-order"}}, hasBody: true, encrypts: false}
-var opCreatePayrollCardAuthenticationPreOrderWithAuth = operation{id: "CreatePayrollCardAuthenticationPreOrderWithAuth", method: "POST", segs: []segment{{lit: "v3"}, {lit: "payroll-card"}, {lit: "authentications"}, {lit: "pre-order-with-auth"}}, hasBody: true, encrypts: true}
-var opGetPayrollCardAuthentication = operation{id: "GetPayrollCardAuthentication", method: "GET", segs: []segment{{lit: "v3"}, {lit: "payroll-card"}, {lit: "authentications"}, {param: "authenticate_number"}}, hasBody: false, encrypts: false}
-var opGetPayrollCardRelation = operation{id: "GetPayrollCardRelation", method: "GET", segs: []segment{{lit: "v3"}, {lit: "payroll-card"}, {lit: "relations"}, {param: "openid"}}, hasBody: false, encrypts: false}
-var opCreatePayrollCardToken = operation{id: "CreatePayrollCardToken", method: "POST", segs: []segment{{lit: "v3"}, {lit: "payroll-card"}, {lit: "tokens"}}, hasBody: true, encrypts: true}
-var opCreatePayrollCardTransferBatch = operation{id: "CreatePayrollCardTransferBatch", method: "POST", segs: []segment{{lit: "v3"}, {lit: "payroll-card"}, {lit: "transfer-batches"}}, hasBody: true, encrypts: true}
-var opCreatePayrollCardInsurance = operation{id: "CreatePayrollCardInsurance", method: "POST", segs: []segment{{lit: "v3"}, {lit: "payroll-card"}, {lit: "wesure"}, {lit: "insurance"}}, hasBody: true, encrypts: false}
-var opValidatePayrollCardToken = operation{id: "ValidatePayrollCardToken", method: "POST", segs: []segment{{lit: "v3"}, {lit: "payroll-card"}, {lit: "wesure"}, {lit: "token-validations"}}, hasBody: true, encrypts: true}
+var opListBrandCards = operation{id: "ListBrandCards", method: "GET", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "cards"}}, hasBody: false, encrypts: false, idempotent: true}
+var opCreateBrandCard = operation{id: "CreateBrandCard", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "cards"}}, hasBody: true, encrypts: false, idempotent: false}
+var opGetBrandCard = operation{id: "GetBrandCard", method: "GET", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "cards"}, {param: "card_id"}}, hasBody: false, encrypts: false, idempotent: true}
+var opUpdateBrandCard = operation{id: "UpdateBrandCard", method: "PATCH", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "cards"}, {param: "card_id"}}, hasBody: true, encrypts: false, idempotent: true}
+var opDeleteBrandCard = operation{id: "DeleteBrandCard", method: "DELETE", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "cards"}, {param: "card_id"}}, hasBody: false, encrypts: false, idempotent: true}
+var opInvalidateBrandCard = operation{id: "InvalidateBrandCard", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "cards"}, {param: "card_id"}, {lit: "invalidate"}}, hasBody: true, encrypts: false, idempotent: true}
+var opListBrandMembershipActivities = operation{id: "ListBrandMembershipActivities", method: "GET", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "membership-activities"}}, hasBody: false, encrypts: false, idempotent: true}
+var opCreateBrandMembershipActivity = operation{id: "CreateBrandMembershipActivity", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "membership-activities"}}, hasBody: true, encrypts: false, idempotent: true}
+var opGetBrandMembershipActivity = operation{id: "GetBrandMembershipActivity", method: "GET", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "membership-activities"}, {param: "activity_id"}}, hasBody: false, encrypts: false, idempotent: true}
+var opUpdateBrandMembershipActivity = operation{id: "UpdateBrandMembershipActivity", method: "PATCH", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "membership-activities"}, {param: "activity_id"}}, hasBody: true, encrypts: false, idempotent: true}
+var opTerminateBrandMembershipActivity = operation{id: "TerminateBrandMembershipActivity", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "membership-activities"}, {param: "activity_id"}, {lit: "terminate"}}, hasBody: true, encrypts: false, idempotent: true}
+var opCreateBrandOpenUserCardToken = operation{id: "CreateBrandOpenUserCardToken", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "open-user-card-tokens"}}, hasBody: true, encrypts: false, idempotent: true}
+var opCreateBrandPayViewToken = operation{id: "CreateBrandPayViewToken", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "pay-view-tokens"}}, hasBody: true, encrypts: false, idempotent: true}
+var opCreateBrandPreAuthToken = operation{id: "CreateBrandPreAuthToken", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "pre-auth-tokens"}}, hasBody: true, encrypts: false, idempotent: true}
+var opListBrandUserCards = operation{id: "ListBrandUserCards", method: "GET", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "user-cards"}}, hasBody: false, encrypts: false, idempotent: true}
+var opImportBrandUserCardByOpenID = operation{id: "ImportBrandUserCardByOpenID", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "user-cards"}, {lit: "import-by-openid"}}, hasBody: true, encrypts: true, idempotent: true}
+var opImportBrandUserCardByPhone = operation{id: "ImportBrandUserCardByPhone", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "user-cards"}, {lit: "import-by-phone"}}, hasBody: true, encrypts: true, idempotent: true}
+var opGetBrandUserCard = operation{id: "GetBrandUserCard", method: "GET", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "user-cards"}, {param: "user_card_code"}}, hasBody: false, encrypts: false, idempotent: true}
+var opUpdateBrandUserCard = operation{id: "UpdateBrandUserCard", method: "PATCH", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "user-cards"}, {param: "user_card_code"}}, hasBody: true, encrypts: true, idempotent: true}
+var opConfirmBrandUserCard = operation{id: "ConfirmBrandUserCard", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "user-cards"}, {param: "user_card_code"}, {lit: "confirm"}}, hasBody: true, encrypts: true, idempotent: true}
+var opInvalidateBrandUserCard = operation{id: "InvalidateBrandUserCard", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "user-cards"}, {param: "user_card_code"}, {lit: "invalidate"}}, hasBody: true, encrypts: false, idempotent: true}
+var opCreateBrandUserFeed = operation{id: "CreateBrandUserFeed", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "user-feeds"}}, hasBody: true, encrypts: false, idempotent: true}
+var opConfirmBrandPointExchange = operation{id: "ConfirmBrandPointExchange", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "user-points"}, {lit: "exchange-coupon"}, {lit: "confirm"}}, hasBody: true, encrypts: false, idempotent: true}
+var opSyncBrandUserPoints = operation{id: "SyncBrandUserPoints", method: "POST", segs: []segment{{lit: "v3"}, {lit: "brand"}, {lit: "partner"}, {lit: "card-member"}, {lit: "user-points"}, {lit: "sync"}}, hasBody: true, encrypts: false, idempotent: true}
+var opGetMembercardActivateInformation = operation{id: "GetMembercardActivateInformation", method: "GET", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "activate-informations"}, {param: "activate_ticket"}}, hasBody: false, encrypts: false, idempotent: true}
+var opGetMembercardCallback = operation{id: "GetMembercardCallback", method: "GET", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "callback"}}, hasBody: false, encrypts: false, idempotent: true}
+var opUpdateMembercardCallback = operation{id: "UpdateMembercardCallback", method: "PATCH", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "callback"}}, hasBody: true, encrypts: false, idempotent: true}
+var opListMembercardCards = operation{id: "ListMembercardCards", method: "GET", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}}, hasBody: false, encrypts: false, idempotent: true}
+var opCreateMembercardCard = operation{id: "CreateMembercardCard", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}}, hasBody: true, encrypts: false, idempotent: true}
+var opGetMembercardCard = operation{id: "GetMembercardCard", method: "GET", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}}, hasBody: false, encrypts: false, idempotent: true}
+var opUpdateMembercardCard = operation{id: "UpdateMembercardCard", method: "PATCH", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}}, hasBody: true, encrypts: false, idempotent: true}
+var opDeleteMembercardCard = operation{id: "DeleteMembercardCard", method: "DELETE", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}}, hasBody: false, encrypts: false, idempotent: true}
+var opDepositMembercardCodes = operation{id: "DepositMembercardCodes", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "codes"}, {lit: "deposit"}}, hasBody: true, encrypts: false, idempotent: false}
+var opGetMembercardUserCard = operation{id: "GetMembercardUserCard", method: "GET", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "codes"}, {param: "code"}}, hasBody: false, encrypts: false, idempotent: true}
+var opUpdateMembercardUserCard = operation{id: "UpdateMembercardUserCard", method: "PATCH", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "codes"}, {param: "code"}}, hasBody: true, encrypts: false, idempotent: true}
+var opActivateMembercardUserCard = operation{id: "ActivateMembercardUserCard", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "codes"}, {param: "code"}, {lit: "activate"}}, hasBody: true, encrypts: false, idempotent: true}
+var opCommitMembercardBonus = operation{id: "CommitMembercardBonus", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "codes"}, {param: "code"}, {lit: "bonus"}, {lit: "commit"}}, hasBody: true, encrypts: false, idempotent: false}
+var opPrepareMembercardBonus = operation{id: "PrepareMembercardBonus", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "codes"}, {param: "code"}, {lit: "bonus"}, {lit: "prepare"}}, hasBody: true, encrypts: false, idempotent: false}
+var opConfirmMembercardUserCard = operation{id: "ConfirmMembercardUserCard", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "codes"}, {param: "code"}, {lit: "confirm"}}, hasBody: true, encrypts: false, idempotent: true}
+var opUpdateMembercardUserRights = operation{id: "UpdateMembercardUserRights", method: "PATCH", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "codes"}, {param: "code"}, {lit: "rights"}}, hasBody: true, encrypts: false, idempotent: true}
+var opSetMembercardServiceModuleData = operation{id: "SetMembercardServiceModuleData", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "codes"}, {param: "code"}, {lit: "set-service-module-data"}}, hasBody: true, encrypts: false, idempotent: true}
+var opInvalidateMembercardUserCard = operation{id: "InvalidateMembercardUserCard", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "codes"}, {param: "code"}, {lit: "unavailable"}}, hasBody: true, encrypts: false, idempotent: true}
+var opDecryptMembercardCode = operation{id: "DecryptMembercardCode", method: "GET", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "decrypt-code"}}, hasBody: false, encrypts: false, idempotent: true}
+var opCreateMembercardPermissionToken = operation{id: "CreateMembercardPermissionToken", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "permission-tokens"}}, hasBody: true, encrypts: false, idempotent: true}
+var opImportMembercardUserByPhone = operation{id: "ImportMembercardUserByPhone", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "phone-membercard"}, {lit: "import"}}, hasBody: true, encrypts: true, idempotent: true}
+var opCreateMembercardQRCode = operation{id: "CreateMembercardQRCode", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "qrcode"}}, hasBody: true, encrypts: false, idempotent: true}
+var opUpdateMembercardRights = operation{id: "UpdateMembercardRights", method: "PATCH", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "rights"}}, hasBody: true, encrypts: false, idempotent: true}
+var opCreateMembercardServiceModule = operation{id: "CreateMembercardServiceModule", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "service-modules"}}, hasBody: true, encrypts: false, idempotent: false}
+var opUpdateMembercardServiceModule = operation{id: "UpdateMembercardServiceModule", method: "PATCH", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "service-modules"}, {param: "service_module_id"}}, hasBody: true, encrypts: false, idempotent: true}
+var opDeleteMembercardServiceModule = operation{id: "DeleteMembercardServiceModule", method: "DELETE", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "service-modules"}, {param: "service_module_id"}}, hasBody: false, encrypts: false, idempotent: true}
+var opUpgradeMembercardCard = operation{id: "UpgradeMembercardCard", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "upgrade"}}, hasBody: true, encrypts: false, idempotent: true}
+var opImportMembercardUser = operation{id: "ImportMembercardUser", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "cards"}, {param: "card_id"}, {lit: "users"}, {lit: "import"}}, hasBody: true, encrypts: false, idempotent: true}
+var opImportMembercardPhoneNumberMember = operation{id: "ImportMembercardPhoneNumberMember", method: "POST", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "phonenumber-member"}, {lit: "import"}}, hasBody: true, encrypts: true, idempotent: false}
+var opSearchMembercardPhoneNumberMember = operation{id: "SearchMembercardPhoneNumberMember", method: "GET", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "phonenumber-member"}, {lit: "search"}}, hasBody: false, encrypts: true, idempotent: true}
+var opListMembercardUserCards = operation{id: "ListMembercardUserCards", method: "GET", segs: []segment{{lit: "v3"}, {lit: "marketing"}, {lit: "membercard-open"}, {lit: "user"}, {lit: "cards"}}, hasBody: false, encrypts: false, idempotent: true}
+var opListPayrollCardAuthentications = operation{id: "ListPayrollCardAuthentications", method: "GET", segs: []segment{{lit: "v3"}, {lit: "payroll-card"}, {lit: "authentications"}}, hasBody: false, encrypts: false, idempotent: true}
+var opCreatePayrollCardAuthenticationPreOrder = operation{id: "CreatePayrollCardAuthenticationPreOrder", method: "POST", segs: []segment{{lit: "v3"}, {lit: "payroll-card"}, {lit: "authentications"}, {lit: "pre-order"}}, hasBody: true, encrypts: false, idempotent: true}
+var opCreatePayrollCardAuthenticationPreOrderWithAuth = operation{id: "CreatePayrollCardAuthenticationPreOrderWithAuth", method: "POST", segs: []segment{{lit: "v3"}, {lit: "payroll-card"}, {lit: "authentications"}, {lit: "pre-order-with-auth"}}, hasBody: true, encrypts: true, idempotent: true}
+var opGetPayrollCardAuthentication = operation{id: "GetPayrollCardAuthentication", method: "GET", segs: []segment{{lit: "v3"}, {lit: "payroll-card"}, {lit: "authentications"}, {param: "authenticate_number"}}, hasBody: false, encrypts: false, idempotent: true}
+var opGetPayrollCardRelation = operation{id: "GetPayrollCardRelation", method: "GET", segs: []segment{{lit: "v3"}, {lit: "payroll-card"}, {lit: "relations"}, {param: "openid"}}, hasBody: false, encrypts: false, idempotent: true}
+var opCreatePayrollCardToken = operation{id: "CreatePayrollCardToken", method: "POST", segs: []segment{{lit: "v3"}, {lit: "payroll-card"}, {lit: "tokens"}}, hasBody: true, encrypts: true, idempotent: true}
+var opCreatePayrollCardTransferBatch = operation{id: "CreatePayrollCardTransferBatch", method: "POST", segs: []segment{{lit: "v3"}, {lit: "payroll-card"}, {lit: "transfer-batches"}}, hasBody: true, encrypts: true, idempotent: true}
+var opCreatePayrollCardInsurance = operation{id: "CreatePayrollCardInsurance", method: "POST", segs: []segment{{lit: "v3"}, {lit: "payroll-card"}, {lit: "wesure"}, {lit: "insurance"}}, hasBody: true, encrypts: false, idempotent: false}
+var opValidatePayrollCardToken = operation{id: "ValidatePayrollCardToken", method: "POST", segs: []segment{{lit: "v3"}, {lit: "payroll-card"}, {lit: "wesure"}, {lit: "token-validations"}}, hasBody: true, encrypts: true, idempotent: true}
 
 // V3 is the typed APIv3, one field per URL segment and one method per path parameter:
 // client.V3.Marketing.MembercardOpen.Cards.CardID(id).PermissionTokens.Post(ctx, req)
@@ -316,7 +316,7 @@ func newV3BrandPartnerCardMemberCardsCardIDInvalidate(c *Client, cardID string) 
 
 // Post is POST /v3/brand/partner/card-member/cards/{card_id}/invalidate, operation InvalidateBrandCard: invalidate (void) a card template; it can no longer be distributed (作废会员卡模板).
 //
-// Rate limit: 10 requests/second per caller.
+// Rate limit: 10 requests/second per caller. Idempotent: retried after an unknown outcome (5xx, lost connection).
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/partner/4015336972
 func (n V3BrandPartnerCardMemberCardsCardIDInvalidate) Post(ctx context.Context, req *InvalidateBrandCardRequest, opts ...CallOption) (*BrandCardInvalidation, *Response, error) {
@@ -381,6 +381,8 @@ func (n V3BrandPartnerCardMemberMembershipActivities) GetAsync(ctx context.Conte
 }
 
 // Post is POST /v3/brand/partner/card-member/membership-activities, operation CreateBrandMembershipActivity: create a brand-member coupon-issuing activity (shown in the brand member component); returns activity_id (创建品牌会员发券活动).
+//
+// Idempotent: retried after an unknown outcome (5xx, lost connection).
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/partner/4016464918
 func (n V3BrandPartnerCardMemberMembershipActivities) Post(ctx context.Context, req *CreateBrandMembershipActivityRequest, opts ...CallOption) (*BrandMembershipActivity, *Response, error) {
@@ -484,6 +486,8 @@ func newV3BrandPartnerCardMemberMembershipActivitiesActivityIDTerminate(c *Clien
 
 // Post is POST /v3/brand/partner/card-member/membership-activities/{activity_id}/terminate, operation TerminateBrandMembershipActivity: terminate a brand-member coupon activity (终止品牌会员发券活动).
 //
+// Idempotent: retried after an unknown outcome (5xx, lost connection).
+//
 // Official documentation: https://pay.weixin.qq.com/doc/v3/partner/4016588028
 func (n V3BrandPartnerCardMemberMembershipActivitiesActivityIDTerminate) Post(ctx context.Context, req *TerminateBrandMembershipActivityRequest, opts ...CallOption) (*BrandMembershipActivity, *Response, error) {
 	if req == nil {
@@ -518,7 +522,7 @@ func newV3BrandPartnerCardMemberOpenUserCardTokens(c *Client) V3BrandPartnerCard
 
 // Post is POST /v3/brand/partner/card-member/open-user-card-tokens, operation CreateBrandOpenUserCardToken: issue a pre-authorisation token for opening a user card (legacy path, now redirected to pre-auth-tokens) (入会组件预授权).
 //
-// Legacy path: renamed to /v3/brand/partner/card-member/pre-auth-tokens; both paths are documented. Rate limit: 5 requests/second per caller.
+// Legacy path: renamed to /v3/brand/partner/card-member/pre-auth-tokens; both paths are documented. Rate limit: 5 requests/second per caller. Idempotent: retried after an unknown outcome (5xx, lost connection).
 //
 // Documented business errors (as *APIError):
 //   - 400 INVALID_REQUEST 会员卡模版ID不属于该品牌
@@ -558,7 +562,7 @@ func newV3BrandPartnerCardMemberPayViewTokens(c *Client) V3BrandPartnerCardMembe
 
 // Post is POST /v3/brand/partner/card-member/pay-view-tokens, operation CreateBrandPayViewToken: issue a pre-authorisation token for the "show payment code" component (valid 10 minutes, single use) (品牌会员展示付款码组件预授权).
 //
-// Rate limit: 10 requests/second per caller.
+// Rate limit: 10 requests/second per caller. Idempotent: retried after an unknown outcome (5xx, lost connection).
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/partner/4016834476
 func (n V3BrandPartnerCardMemberPayViewTokens) Post(ctx context.Context, req *CreateBrandPayViewTokenRequest, opts ...CallOption) (*BrandPayViewToken, *Response, error) {
@@ -594,7 +598,7 @@ func newV3BrandPartnerCardMemberPreAuthTokens(c *Client) V3BrandPartnerCardMembe
 
 // Post is POST /v3/brand/partner/card-member/pre-auth-tokens, operation CreateBrandPreAuthToken: issue a pre-authorisation token for launching the join-membership (入会) component from a mini program or H5 (品牌会员入会组件预授权).
 //
-// Rate limit: 5 requests/second per caller.
+// Rate limit: 5 requests/second per caller. Idempotent: retried after an unknown outcome (5xx, lost connection).
 //
 // Documented business errors (as *APIError):
 //   - 400 INVALID_REQUEST 会员卡模版ID不属于该品牌
@@ -679,7 +683,7 @@ func newV3BrandPartnerCardMemberUserCardsImportByOpenID(c *Client) V3BrandPartne
 
 // Post is POST /v3/brand/partner/card-member/user-cards/import-by-openid, operation ImportBrandUserCardByOpenID: import an existing member by OpenID (silently activated on the WeChat side) (根据openid导入用户会员卡).
 //
-// Sensitive fields are encrypted with the WeChat Pay key and Wechatpay-Serial is set automatically.
+// Idempotent: retried after an unknown outcome (5xx, lost connection). Sensitive fields are encrypted with the WeChat Pay key and Wechatpay-Serial is set automatically.
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/partner/4015336981
 func (n V3BrandPartnerCardMemberUserCardsImportByOpenID) Post(ctx context.Context, req *ImportBrandUserCardByOpenIDRequest, opts ...CallOption) (*BrandUserCard, *Response, error) {
@@ -715,7 +719,7 @@ func newV3BrandPartnerCardMemberUserCardsImportByPhone(c *Client) V3BrandPartner
 
 // Post is POST /v3/brand/partner/card-member/user-cards/import-by-phone, operation ImportBrandUserCardByPhone: import an existing member by encrypted mobile number (根据手机号导入用户会员卡).
 //
-// Sensitive fields are encrypted with the WeChat Pay key and Wechatpay-Serial is set automatically.
+// Idempotent: retried after an unknown outcome (5xx, lost connection). Sensitive fields are encrypted with the WeChat Pay key and Wechatpay-Serial is set automatically.
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/partner/4015336982
 func (n V3BrandPartnerCardMemberUserCardsImportByPhone) Post(ctx context.Context, req *ImportBrandUserCardByPhoneRequest, opts ...CallOption) (*BrandUserCard, *Response, error) {
@@ -820,7 +824,7 @@ func newV3BrandPartnerCardMemberUserCardsUserCardCodeConfirm(c *Client, userCard
 
 // Post is POST /v3/brand/partner/card-member/user-cards/{user_card_code}/confirm, operation ConfirmBrandUserCard: confirm (sync back) the result of a card opening; required after every new card opening notified by callback (not for imports) (同步会员开通结果).
 //
-// Sensitive fields are encrypted with the WeChat Pay key and Wechatpay-Serial is set automatically.
+// Idempotent: retried after an unknown outcome (5xx, lost connection). Sensitive fields are encrypted with the WeChat Pay key and Wechatpay-Serial is set automatically.
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/partner/4015336979
 func (n V3BrandPartnerCardMemberUserCardsUserCardCodeConfirm) Post(ctx context.Context, req *ConfirmBrandUserCardRequest, opts ...CallOption) (*BrandUserCard, *Response, error) {
@@ -858,6 +862,8 @@ func newV3BrandPartnerCardMemberUserCardsUserCardCodeInvalidate(c *Client, userC
 
 // Post is POST /v3/brand/partner/card-member/user-cards/{user_card_code}/invalidate, operation InvalidateBrandUserCard: invalidate a user card (irreversible) (作废用户会员卡).
 //
+// Idempotent: retried after an unknown outcome (5xx, lost connection).
+//
 // Official documentation: https://pay.weixin.qq.com/doc/v3/partner/4015336983
 func (n V3BrandPartnerCardMemberUserCardsUserCardCodeInvalidate) Post(ctx context.Context, req *InvalidateBrandUserCardRequest, opts ...CallOption) (*BrandUserCard, *Response, error) {
 	if req == nil {
@@ -891,6 +897,8 @@ func newV3BrandPartnerCardMemberUserFeeds(c *Client) V3BrandPartnerCardMemberUse
 }
 
 // Post is POST /v3/brand/partner/card-member/user-feeds, operation CreateBrandUserFeed: create a member feed entry (activity from non-WeChat-Pay channels) (创建用户动态信息).
+//
+// Idempotent: retried after an unknown outcome (5xx, lost connection).
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/partner/4015336987
 func (n V3BrandPartnerCardMemberUserFeeds) Post(ctx context.Context, req *CreateBrandUserFeedRequest, opts ...CallOption) (*BrandUserFeed, *Response, error) {
@@ -957,7 +965,7 @@ func newV3BrandPartnerCardMemberUserPointsExchangeCouponConfirm(c *Client) V3Bra
 
 // Post is POST /v3/brand/partner/card-member/user-points/exchange-coupon/confirm, operation ConfirmBrandPointExchange: report the result of a points-for-coupon exchange back to WeChat Pay (同步积分兑券结果).
 //
-// Rate limit: 5 requests/second per caller.
+// Rate limit: 5 requests/second per caller. Idempotent: retried after an unknown outcome (5xx, lost connection).
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/partner/4015897268
 func (n V3BrandPartnerCardMemberUserPointsExchangeCouponConfirm) Post(ctx context.Context, req *ConfirmBrandPointExchangeRequest, opts ...CallOption) (*BrandPointExchange, *Response, error) {
@@ -993,7 +1001,7 @@ func newV3BrandPartnerCardMemberUserPointsSync(c *Client) V3BrandPartnerCardMemb
 
 // Post is POST /v3/brand/partner/card-member/user-points/sync, operation SyncBrandUserPoints: sync a user card's points balance (同步积分余额).
 //
-// Rate limit: 5 requests/second per caller.
+// Rate limit: 5 requests/second per caller. Idempotent: retried after an unknown outcome (5xx, lost connection).
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/partner/4015897280
 func (n V3BrandPartnerCardMemberUserPointsSync) Post(ctx context.Context, req *SyncBrandUserPointsRequest, opts ...CallOption) (*BrandUserPointBalance, *Response, error) {
@@ -1197,6 +1205,8 @@ func (n V3MarketingMembercardOpenCards) GetAsync(ctx context.Context, req *ListM
 }
 
 // Post is POST /v3/marketing/membercard-open/cards, operation CreateMembercardCard: create a membership card template; returns card_id (创建会员卡模板).
+//
+// Idempotent: retried after an unknown outcome (5xx, lost connection).
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/merchant/4012545584
 func (n V3MarketingMembercardOpenCards) Post(ctx context.Context, req *CreateMembercardCardRequest, opts ...CallOption) (*MembercardCard, *Response, error) {
@@ -1476,7 +1486,7 @@ func newV3MarketingMembercardOpenCardsCardIDCodesCodeActivate(c *Client, cardID 
 
 // Post is POST /v3/marketing/membercard-open/cards/{card_id}/codes/{code}/activate, operation ActivateMembercardUserCard: activate a user card (jump-activation flow) (激活会员卡（跳转型激活）).
 //
-// Success is 204 No Content.
+// Idempotent: retried after an unknown outcome (5xx, lost connection). Success is 204 No Content.
 //
 // Documented business errors (as *APIError):
 //   - 403 NO_AUTH 商户暂无权限使用此功能
@@ -1618,7 +1628,7 @@ func newV3MarketingMembercardOpenCardsCardIDCodesCodeConfirm(c *Client, cardID s
 
 // Post is POST /v3/marketing/membercard-open/cards/{card_id}/codes/{code}/confirm, operation ConfirmMembercardUserCard: confirm a user's membership enrolment (official-only endpoint; the docs-site mirror does not have it) (确认用户入会).
 //
-// The response body is not documented; read it from the *Response.
+// Idempotent: retried after an unknown outcome (5xx, lost connection). The response body is not documented; read it from the *Response.
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/partner/4024293896
 func (n V3MarketingMembercardOpenCardsCardIDCodesCodeConfirm) Post(ctx context.Context, req *ConfirmMembercardUserCardRequest, opts ...CallOption) (*Response, error) {
@@ -1690,7 +1700,7 @@ func newV3MarketingMembercardOpenCardsCardIDCodesCodeSetServiceModuleData(c *Cli
 
 // Post is POST /v3/marketing/membercard-open/cards/{card_id}/codes/{code}/set-service-module-data, operation SetMembercardServiceModuleData: set a user's data for a member service module (card-face info and service messages) (设置会员服务项用户信息).
 //
-// Success is 204 No Content.
+// Idempotent: retried after an unknown outcome (5xx, lost connection). Success is 204 No Content.
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/merchant/4017166964
 func (n V3MarketingMembercardOpenCardsCardIDCodesCodeSetServiceModuleData) Post(ctx context.Context, req *SetMembercardServiceModuleDataRequest, opts ...CallOption) (*Response, error) {
@@ -1726,7 +1736,7 @@ func newV3MarketingMembercardOpenCardsCardIDCodesCodeUnavailable(c *Client, card
 
 // Post is POST /v3/marketing/membercard-open/cards/{card_id}/codes/{code}/unavailable, operation InvalidateMembercardUserCard: invalidate a user card (作废用户会员卡).
 //
-// Success is 204 No Content.
+// Idempotent: retried after an unknown outcome (5xx, lost connection). Success is 204 No Content.
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/merchant/4012549677
 func (n V3MarketingMembercardOpenCardsCardIDCodesCodeUnavailable) Post(ctx context.Context, req *InvalidateMembercardUserCardRequest, opts ...CallOption) (*Response, error) {
@@ -1796,6 +1806,8 @@ func newV3MarketingMembercardOpenCardsCardIDPermissionTokens(c *Client, cardID s
 
 // Post is POST /v3/marketing/membercard-open/cards/{card_id}/permission-tokens, operation CreateMembercardPermissionToken: issue a merchant pre-authorisation token (permission_token) for distributing the card through the card-opening component (商户预授权).
 //
+// Idempotent: retried after an unknown outcome (5xx, lost connection).
+//
 // Official documentation: https://pay.weixin.qq.com/doc/v3/merchant/4012550867
 func (n V3MarketingMembercardOpenCardsCardIDPermissionTokens) Post(ctx context.Context, req *CreateMembercardPermissionTokenRequest, opts ...CallOption) (*MembercardPermissionToken, *Response, error) {
 	if req == nil {
@@ -1848,7 +1860,7 @@ func newV3MarketingMembercardOpenCardsCardIDPhoneMembercardImport(c *Client, car
 
 // Post is POST /v3/marketing/membercard-open/cards/{card_id}/phone-membercard/import, operation ImportMembercardUserByPhone: import an existing member by encrypted mobile number (根据手机号导入用户会员卡).
 //
-// Sensitive fields are encrypted with the WeChat Pay key and Wechatpay-Serial is set automatically.
+// Idempotent: retried after an unknown outcome (5xx, lost connection). Sensitive fields are encrypted with the WeChat Pay key and Wechatpay-Serial is set automatically.
 //
 // Documented business errors (as *APIError):
 //   - 403 NO_AUTH 商户暂无权限使用此功能
@@ -1898,6 +1910,8 @@ func newV3MarketingMembercardOpenCardsCardIDQRCode(c *Client, cardID string) V3M
 }
 
 // Post is POST /v3/marketing/membercard-open/cards/{card_id}/qrcode, operation CreateMembercardQRCode: create a QR code for distributing the card (创建会员卡二维码).
+//
+// Idempotent: retried after an unknown outcome (5xx, lost connection).
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/merchant/4012550605
 func (n V3MarketingMembercardOpenCardsCardIDQRCode) Post(ctx context.Context, req *CreateMembercardQRCodeRequest, opts ...CallOption) (*MembercardQRCode, *Response, error) {
@@ -2065,7 +2079,7 @@ func newV3MarketingMembercardOpenCardsCardIDUpgrade(c *Client, cardID string) V3
 
 // Post is POST /v3/marketing/membercard-open/cards/{card_id}/upgrade, operation UpgradeMembercardCard: upgrade an old Official-Accounts-Platform card to the new WeChat Pay card by binding it to a brand (老会员卡模板升级).
 //
-// Success is 204 No Content.
+// Idempotent: retried after an unknown outcome (5xx, lost connection). Success is 204 No Content.
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/merchant/4012545673
 func (n V3MarketingMembercardOpenCardsCardIDUpgrade) Post(ctx context.Context, req *UpgradeMembercardCardRequest, opts ...CallOption) (*Response, error) {
@@ -2114,6 +2128,8 @@ func newV3MarketingMembercardOpenCardsCardIDUsersImport(c *Client, cardID string
 }
 
 // Post is POST /v3/marketing/membercard-open/cards/{card_id}/users/import, operation ImportMembercardUser: import an existing member by OpenID; returns the user's card code (根据openid导入用户会员卡).
+//
+// Idempotent: retried after an unknown outcome (5xx, lost connection).
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/merchant/4012549739
 func (n V3MarketingMembercardOpenCardsCardIDUsersImport) Post(ctx context.Context, req *ImportMembercardUserRequest, opts ...CallOption) (*MembercardCode, *Response, error) {
@@ -2366,6 +2382,8 @@ func newV3PayrollCardAuthenticationsPreOrder(c *Client) V3PayrollCardAuthenticat
 
 // Post is POST /v3/payroll-card/authentications/pre-order, operation CreatePayrollCardAuthenticationPreOrder: pre-order a payroll-card identity authentication (微工卡核身预下单).
 //
+// Idempotent: retried after an unknown outcome (5xx, lost connection).
+//
 // Official documentation: https://pay.weixin.qq.com/doc/v3/partner/4012923362
 func (n V3PayrollCardAuthenticationsPreOrder) Post(ctx context.Context, req *CreatePayrollCardAuthenticationPreOrderRequest, opts ...CallOption) (*PayrollCardPreOrder, *Response, error) {
 	if req == nil {
@@ -2400,7 +2418,7 @@ func newV3PayrollCardAuthenticationsPreOrderWithAuth(c *Client) V3PayrollCardAut
 
 // Post is POST /v3/payroll-card/authentications/pre-order-with-auth, operation CreatePayrollCardAuthenticationPreOrderWithAuth: pre-order a payroll-card identity authentication, completing service opening/authorisation in the same flow (微工卡核身预下单（流程中完成授权）).
 //
-// Sensitive fields are encrypted with the WeChat Pay key and Wechatpay-Serial is set automatically.
+// Idempotent: retried after an unknown outcome (5xx, lost connection). Sensitive fields are encrypted with the WeChat Pay key and Wechatpay-Serial is set automatically.
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/partner/4012461761
 func (n V3PayrollCardAuthenticationsPreOrderWithAuth) Post(ctx context.Context, req *CreatePayrollCardAuthenticationPreOrderWithAuthRequest, opts ...CallOption) (*PayrollCardPreOrder, *Response, error) {
@@ -2524,7 +2542,7 @@ func newV3PayrollCardTokens(c *Client) V3PayrollCardTokens {
 
 // Post is POST /v3/payroll-card/tokens, operation CreatePayrollCardToken: create an authorisation token for the payroll-card mini program (生成授权token).
 //
-// Sensitive fields are encrypted with the WeChat Pay key and Wechatpay-Serial is set automatically.
+// Idempotent: retried after an unknown outcome (5xx, lost connection). Sensitive fields are encrypted with the WeChat Pay key and Wechatpay-Serial is set automatically.
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/partner/4012461589
 func (n V3PayrollCardTokens) Post(ctx context.Context, req *CreatePayrollCardTokenRequest, opts ...CallOption) (*PayrollCardToken, *Response, error) {
@@ -2560,7 +2578,7 @@ func newV3PayrollCardTransferBatches(c *Client) V3PayrollCardTransferBatches {
 
 // Post is POST /v3/payroll-card/transfer-batches, operation CreatePayrollCardTransferBatch: start a batch transfer to users' chosen payee accounts (发起批量转账).
 //
-// Sensitive fields are encrypted with the WeChat Pay key and Wechatpay-Serial is set automatically.
+// Idempotent: retried after an unknown outcome (5xx, lost connection). Sensitive fields are encrypted with the WeChat Pay key and Wechatpay-Serial is set automatically.
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/partner/4012461824
 func (n V3PayrollCardTransferBatches) Post(ctx context.Context, req *CreatePayrollCardTransferBatchRequest, opts ...CallOption) (*PayrollCardTransferBatch, *Response, error) {
@@ -2645,7 +2663,7 @@ func newV3PayrollCardWesureTokenValidations(c *Client) V3PayrollCardWesureTokenV
 
 // Post is POST /v3/payroll-card/wesure/token-validations, operation ValidatePayrollCardToken: validate the authentication result behind a pre-order token (校验核身结果).
 //
-// Sensitive fields are encrypted with the WeChat Pay key and Wechatpay-Serial is set automatically.
+// Idempotent: retried after an unknown outcome (5xx, lost connection). Sensitive fields are encrypted with the WeChat Pay key and Wechatpay-Serial is set automatically.
 //
 // Official documentation: https://pay.weixin.qq.com/wiki/doc/apiv3_partner/Offline/apis/chapter4_1_31.shtml
 func (n V3PayrollCardWesureTokenValidations) Post(ctx context.Context, req *ValidatePayrollCardTokenRequest, opts ...CallOption) (*PayrollCardTokenValidation, *Response, error) {

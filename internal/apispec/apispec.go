@@ -50,15 +50,17 @@ type Error struct {
 
 // Operation is one APIv3 operation.
 type Operation struct {
-	ID         string // Go name; the request type is ID + "Request"
-	Family     string // brand-card-member | membercard-open | payroll-card
-	Method     string
-	Path       string // template, e.g. /v3/marketing/membercard-open/cards/{card_id}/permission-tokens
-	Summary    string
-	TitleZh    string
-	Docs       []string
-	Callers    []string
-	RateLimit  int // requests per second, 0 when not stated
+	ID        string // Go name; the request type is ID + "Request"
+	Family    string // brand-card-member | membercard-open | payroll-card
+	Method    string
+	Path      string // template, e.g. /v3/marketing/membercard-open/cards/{card_id}/permission-tokens
+	Summary   string
+	TitleZh   string
+	Docs      []string
+	Callers   []string
+	RateLimit int // requests per second, 0 when not stated
+	// Idempotent: repeating the request cannot duplicate its effect.
+	Idempotent bool
 	Legacy     string
 	PathParams []*Field
 	Query      []*Field

@@ -659,6 +659,7 @@ var operations = []*Operation{
 		ID: "ListBrandCards", Family: "brand-card-member", Method: "GET", Path: "/v3/brand/partner/card-member/cards",
 		Summary: "List the card templates of a brand (paged, filter by state).", TitleZh: "查询会员卡模板列表",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4015336976"}, Callers: []string{"partner"},
+		Idempotent: true,
 		Query: []*Field{
 			{Name: "brand_id", Type: String, Required: true, Doc: "brand ID (品牌id)"},
 			{Name: "state", Type: String, Enum: []string{"CARD_EFFECTIVE", "CARD_INVALID"}, EnumName: "BrandCardState", Doc: "state (状态)"},
@@ -702,6 +703,7 @@ var operations = []*Operation{
 		ID: "GetBrandCard", Family: "brand-card-member", Method: "GET", Path: "/v3/brand/partner/card-member/cards/{card_id}",
 		Summary: "Get one card template.", TitleZh: "查询会员卡模板信息",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4015336974"}, Callers: []string{"partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡模板ID)"},
 		},
@@ -715,6 +717,7 @@ var operations = []*Operation{
 		ID: "UpdateBrandCard", Family: "brand-card-member", Method: "PATCH", Path: "/v3/brand/partner/card-member/cards/{card_id}",
 		Summary: "Update a card template (basic info, stored-value, sign-up form, etc.).", TitleZh: "修改会员卡模板信息",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4015336977"}, Callers: []string{"partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡模板ID)"},
 		},
@@ -744,6 +747,7 @@ var operations = []*Operation{
 		ID: "DeleteBrandCard", Family: "brand-card-member", Method: "DELETE", Path: "/v3/brand/partner/card-member/cards/{card_id}",
 		Summary: "Delete a card template; it can no longer be distributed through any channel.", TitleZh: "删除会员卡模板",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4015336972"}, Callers: []string{"partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡模板ID)"},
 		},
@@ -757,7 +761,8 @@ var operations = []*Operation{
 		ID: "InvalidateBrandCard", Family: "brand-card-member", Method: "POST", Path: "/v3/brand/partner/card-member/cards/{card_id}/invalidate",
 		Summary: "Invalidate (void) a card template; it can no longer be distributed.", TitleZh: "作废会员卡模板",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4015336972"}, Callers: []string{"partner"},
-		RateLimit: 10,
+		RateLimit:  10,
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡模板ID)"},
 		},
@@ -771,7 +776,8 @@ var operations = []*Operation{
 		ID: "ListBrandMembershipActivities", Family: "brand-card-member", Method: "GET", Path: "/v3/brand/partner/card-member/membership-activities",
 		Summary: "List brand-member coupon activities.", TitleZh: "查询品牌会员发券活动列表",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4016588039"}, Callers: []string{"partner"},
-		RateLimit: 5,
+		RateLimit:  5,
+		Idempotent: true,
 		Query: []*Field{
 			{Name: "brand_id", Type: String, Required: true, Doc: "brand ID (品牌id)"},
 			{Name: "card_id", Type: String, Doc: "membership card template ID (会员卡模板ID)"},
@@ -786,7 +792,8 @@ var operations = []*Operation{
 		ID: "CreateBrandMembershipActivity", Family: "brand-card-member", Method: "POST", Path: "/v3/brand/partner/card-member/membership-activities",
 		Summary: "Create a brand-member coupon-issuing activity (shown in the brand member component); returns activity_id.", TitleZh: "创建品牌会员发券活动",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4016464918"}, Callers: []string{"partner"},
-		HasBody: true, Body: []*Field{
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
 			{Name: "out_request_no", Type: String, Required: true, Doc: "merchant request number (idempotency key) (商户请求单号)"},
 			{Name: "brand_id", Type: String, Required: true, Doc: "brand ID (品牌ID)"},
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡ID)"},
@@ -805,7 +812,8 @@ var operations = []*Operation{
 		ID: "GetBrandMembershipActivity", Family: "brand-card-member", Method: "GET", Path: "/v3/brand/partner/card-member/membership-activities/{activity_id}",
 		Summary: "Get one brand-member coupon activity.", TitleZh: "查询品牌会员发券活动",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4016588015"}, Callers: []string{"partner"},
-		RateLimit: 5,
+		RateLimit:  5,
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "activity_id", Type: String, Required: true, Doc: "activity ID (活动ID)"},
 		},
@@ -819,7 +827,8 @@ var operations = []*Operation{
 		ID: "UpdateBrandMembershipActivity", Family: "brand-card-member", Method: "PATCH", Path: "/v3/brand/partner/card-member/membership-activities/{activity_id}",
 		Summary: "Update a brand-member coupon activity (title, time window, ...).", TitleZh: "修改品牌会员发券活动信息",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4016588044"}, Callers: []string{"partner"},
-		RateLimit: 5,
+		RateLimit:  5,
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "activity_id", Type: String, Required: true, Doc: "activity ID (活动ID)"},
 		},
@@ -837,6 +846,7 @@ var operations = []*Operation{
 		ID: "TerminateBrandMembershipActivity", Family: "brand-card-member", Method: "POST", Path: "/v3/brand/partner/card-member/membership-activities/{activity_id}/terminate",
 		Summary: "Terminate a brand-member coupon activity.", TitleZh: "终止品牌会员发券活动",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4016588028"}, Callers: []string{"partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "activity_id", Type: String, Required: true, Doc: "activity ID (活动ID)"},
 		},
@@ -850,9 +860,10 @@ var operations = []*Operation{
 		ID: "CreateBrandOpenUserCardToken", Family: "brand-card-member", Method: "POST", Path: "/v3/brand/partner/card-member/open-user-card-tokens",
 		Summary: "Issue a pre-authorisation token for opening a user card (legacy path, now redirected to pre-auth-tokens).", TitleZh: "入会组件预授权",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4015336986"}, Callers: []string{"partner"},
-		RateLimit: 5,
-		Legacy:    "renamed to /v3/brand/partner/card-member/pre-auth-tokens; both paths are documented",
-		HasBody:   true, Body: []*Field{
+		RateLimit:  5,
+		Idempotent: true,
+		Legacy:     "renamed to /v3/brand/partner/card-member/pre-auth-tokens; both paths are documented",
+		HasBody:    true, Body: []*Field{
 			{Name: "brand_id", Type: String, Required: true, MaxLength: 32, Doc: "brand ID (品牌ID)"},
 			{Name: "card_id", Type: String, Required: true, MaxLength: 32, Doc: "membership card template ID (会员卡模板ID)"},
 			{Name: "openid", Type: String, Required: true, MaxLength: 128, Doc: "user OpenID (用户标识)"},
@@ -869,8 +880,9 @@ var operations = []*Operation{
 		ID: "CreateBrandPayViewToken", Family: "brand-card-member", Method: "POST", Path: "/v3/brand/partner/card-member/pay-view-tokens",
 		Summary: "Issue a pre-authorisation token for the \"show payment code\" component (valid 10 minutes, single use).", TitleZh: "品牌会员展示付款码组件预授权",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4016834476"}, Callers: []string{"partner"},
-		RateLimit: 10,
-		HasBody:   true, Body: []*Field{
+		RateLimit:  10,
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
 			{Name: "brand_id", Type: String, Required: true, Doc: "brand ID (品牌ID)"},
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡模板ID)"},
 			{Name: "openid", Type: String, Required: true, Doc: "user OpenID (用户标识)"},
@@ -882,8 +894,9 @@ var operations = []*Operation{
 		ID: "CreateBrandPreAuthToken", Family: "brand-card-member", Method: "POST", Path: "/v3/brand/partner/card-member/pre-auth-tokens",
 		Summary: "Issue a pre-authorisation token for launching the join-membership (入会) component from a mini program or H5.", TitleZh: "品牌会员入会组件预授权",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4015336986"}, Callers: []string{"partner"},
-		RateLimit: 5,
-		HasBody:   true, Body: []*Field{
+		RateLimit:  5,
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
 			{Name: "brand_id", Type: String, Required: true, MaxLength: 32, Doc: "brand ID obtained when the brand joined WeChat Pay brand merchants; marks the card's owner (品牌ID)"},
 			{Name: "card_id", Type: String, Required: true, MaxLength: 32, Doc: "card template ID returned by card-template creation (会员卡模板ID)"},
 			{Name: "openid", Type: String, Required: true, MaxLength: 128, Doc: "the user's OpenID under the card template's AppID (用户标识)"},
@@ -899,6 +912,7 @@ var operations = []*Operation{
 		ID: "ListBrandUserCards", Family: "brand-card-member", Method: "GET", Path: "/v3/brand/partner/card-member/user-cards",
 		Summary: "List the cards a user holds under a brand.", TitleZh: "查询用户在品牌下所有会员卡",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4015336984"}, Callers: []string{"partner"},
+		Idempotent: true,
 		Query: []*Field{
 			{Name: "brand_id", Type: String, Required: true, Doc: "brand ID (品牌id)"},
 			{Name: "openid", Type: String, Required: true, Doc: "user OpenID (用户标识)"},
@@ -913,7 +927,8 @@ var operations = []*Operation{
 		ID: "ImportBrandUserCardByOpenID", Family: "brand-card-member", Method: "POST", Path: "/v3/brand/partner/card-member/user-cards/import-by-openid",
 		Summary: "Import an existing member by OpenID (silently activated on the WeChat side).", TitleZh: "根据openid导入用户会员卡",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4015336981"}, Callers: []string{"partner"},
-		HasBody: true, Body: []*Field{
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
 			{Name: "brand_id", Type: String, Required: true, Doc: "brand ID (品牌ID)"},
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡模板ID)"},
 			{Name: "openid", Type: String, Required: true, Doc: "user OpenID (用户标识)"},
@@ -930,7 +945,8 @@ var operations = []*Operation{
 		ID: "ImportBrandUserCardByPhone", Family: "brand-card-member", Method: "POST", Path: "/v3/brand/partner/card-member/user-cards/import-by-phone",
 		Summary: "Import an existing member by encrypted mobile number.", TitleZh: "根据手机号导入用户会员卡",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4015336982"}, Callers: []string{"partner"},
-		HasBody: true, Body: []*Field{
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
 			{Name: "brand_id", Type: String, Required: true, Doc: "brand ID (品牌ID)"},
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡模板ID)"},
 			{Name: "phone_number", Type: String, Required: true, Encrypted: true, Doc: "encrypted mobile number (加密的手机号)"},
@@ -946,6 +962,7 @@ var operations = []*Operation{
 		ID: "GetBrandUserCard", Family: "brand-card-member", Method: "GET", Path: "/v3/brand/partner/card-member/user-cards/{user_card_code}",
 		Summary: "Get one user card (points, balance, sign-up info...).", TitleZh: "查询用户会员卡信息",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4015336980"}, Callers: []string{"partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "user_card_code", Type: String, Required: true, Doc: "membership card code (the user's card number within a template) (会员卡code)"},
 		},
@@ -961,6 +978,7 @@ var operations = []*Operation{
 		ID: "UpdateBrandUserCard", Family: "brand-card-member", Method: "PATCH", Path: "/v3/brand/partner/card-member/user-cards/{user_card_code}",
 		Summary: "Update one user card (background, level, ...).", TitleZh: "修改用户会员卡信息",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4015336985"}, Callers: []string{"partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "user_card_code", Type: String, Required: true, Doc: "membership card code (the user's card number within a template) (会员卡code)"},
 		},
@@ -986,6 +1004,7 @@ var operations = []*Operation{
 		ID: "ConfirmBrandUserCard", Family: "brand-card-member", Method: "POST", Path: "/v3/brand/partner/card-member/user-cards/{user_card_code}/confirm",
 		Summary: "Confirm (sync back) the result of a card opening; required after every new card opening notified by callback (not for imports).", TitleZh: "同步会员开通结果",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4015336979"}, Callers: []string{"partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "user_card_code", Type: String, Required: true, Doc: "membership card code (the user's card number within a template) (会员卡code)"},
 		},
@@ -1011,6 +1030,7 @@ var operations = []*Operation{
 		ID: "InvalidateBrandUserCard", Family: "brand-card-member", Method: "POST", Path: "/v3/brand/partner/card-member/user-cards/{user_card_code}/invalidate",
 		Summary: "Invalidate a user card (irreversible).", TitleZh: "作废用户会员卡",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4015336983"}, Callers: []string{"partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "user_card_code", Type: String, Required: true, Doc: "membership card code (the user's card number within a template) (会员卡code)"},
 		},
@@ -1029,7 +1049,8 @@ var operations = []*Operation{
 		ID: "CreateBrandUserFeed", Family: "brand-card-member", Method: "POST", Path: "/v3/brand/partner/card-member/user-feeds",
 		Summary: "Create a member feed entry (activity from non-WeChat-Pay channels).", TitleZh: "创建用户动态信息",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4015336987"}, Callers: []string{"partner"},
-		HasBody: true, Body: []*Field{
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
 			{Name: "brand_id", Type: String, Required: true, Doc: "brand ID (品牌ID)"},
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡模板ID)"},
 			{Name: "user_card_code", Type: String, Required: true, Doc: "membership card code (the user's card number within a template) (会员卡code)"},
@@ -1044,8 +1065,9 @@ var operations = []*Operation{
 		ID: "ConfirmBrandPointExchange", Family: "brand-card-member", Method: "POST", Path: "/v3/brand/partner/card-member/user-points/exchange-coupon/confirm",
 		Summary: "Report the result of a points-for-coupon exchange back to WeChat Pay.", TitleZh: "同步积分兑券结果",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4015897268"}, Callers: []string{"partner"},
-		RateLimit: 5,
-		HasBody:   true, Body: []*Field{
+		RateLimit:  5,
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
 			{Name: "record_id", Type: String, Required: true, Doc: "points-exchange record ID (积分兑券ID)"},
 			{Name: "exchange_coupon_template_id", Type: String, Required: true, Doc: "points-exchange template ID (积分兑券模板ID)"},
 			{Name: "brand_id", Type: String, Required: true, Doc: "brand ID (品牌ID)"},
@@ -1063,8 +1085,9 @@ var operations = []*Operation{
 		ID: "SyncBrandUserPoints", Family: "brand-card-member", Method: "POST", Path: "/v3/brand/partner/card-member/user-points/sync",
 		Summary: "Sync a user card's points balance.", TitleZh: "同步积分余额",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4015897280"}, Callers: []string{"partner"},
-		RateLimit: 5,
-		HasBody:   true, Body: []*Field{
+		RateLimit:  5,
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
 			{Name: "out_request_no", Type: String, Required: true, Doc: "merchant request number (idempotency key) (商家请求单号)"},
 			{Name: "brand_id", Type: String, Required: true, Doc: "brand ID (品牌ID)"},
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡模板ID)"},
@@ -1079,6 +1102,7 @@ var operations = []*Operation{
 		ID: "GetMembercardActivateInformation", Family: "membercard-open", Method: "GET", Path: "/v3/marketing/membercard-open/activate-informations/{activate_ticket}",
 		Summary: "Get the sign-up information the user submitted (jump-activation flow), by activate_ticket.", TitleZh: "获取用户信息（跳转型激活）",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012550779", "https://pay.weixin.qq.com/doc/v3/partner/4012727881"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "activate_ticket", Type: String, Required: true, Doc: "activation ticket (activate_ticket from the activation redirect) (激活ticket)"},
 		},
@@ -1089,6 +1113,7 @@ var operations = []*Operation{
 		ID: "GetMembercardCallback", Family: "membercard-open", Method: "GET", Path: "/v3/marketing/membercard-open/callback",
 		Summary: "Get the configured notification URL.", TitleZh: "查询回调地址",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012552275", "https://pay.weixin.qq.com/doc/v3/partner/4012714354"}, Callers: []string{"merchant", "partner"},
+		Idempotent:     true,
 		ResponseStatus: 200, ResponseDocumented: true,
 		ResponseModel: "MembercardCallback", Response: modelMembercardCallback,
 	},
@@ -1096,7 +1121,8 @@ var operations = []*Operation{
 		ID: "UpdateMembercardCallback", Family: "membercard-open", Method: "PATCH", Path: "/v3/marketing/membercard-open/callback",
 		Summary: "Set the notification URL for membership-card events.", TitleZh: "设置回调地址",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012552251", "https://pay.weixin.qq.com/doc/v3/partner/4012714353"}, Callers: []string{"merchant", "partner"},
-		HasBody: true, Body: []*Field{
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
 			{Name: "notify_url", Type: String, Required: true, Doc: "notification URL (通知url地址)"},
 		},
 		ResponseStatus: 200, ResponseDocumented: true,
@@ -1106,6 +1132,7 @@ var operations = []*Operation{
 		ID: "ListMembercardCards", Family: "membercard-open", Method: "GET", Path: "/v3/marketing/membercard-open/cards",
 		Summary: "List membership card templates (paged).", TitleZh: "查询会员卡模板列表",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012547108", "https://pay.weixin.qq.com/doc/v3/partner/4012709010"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		Query: []*Field{
 			{Name: "brand_id", Type: String, Doc: "brand ID (品牌id)"},
 			{Name: "appid", Type: String, Doc: "merchant AppID (商户AppId)"},
@@ -1119,7 +1146,8 @@ var operations = []*Operation{
 		ID: "CreateMembercardCard", Family: "membercard-open", Method: "POST", Path: "/v3/marketing/membercard-open/cards",
 		Summary: "Create a membership card template; returns card_id.", TitleZh: "创建会员卡模板",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012545584", "https://pay.weixin.qq.com/doc/v3/partner/4012708314"}, Callers: []string{"merchant", "partner"},
-		HasBody: true, Body: []*Field{
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
 			{Name: "appid", Type: String, Required: true, Doc: "merchant AppID (商户AppId)"},
 			{Name: "logo_url", Type: String, Required: true, Doc: "card logo URL (会员卡logo)"},
 			{Name: "brand", Type: Object, Required: true, Model: "MembercardBrand", Fields: modelMembercardBrand, Doc: "brand information (品牌信息)"},
@@ -1146,6 +1174,7 @@ var operations = []*Operation{
 		ID: "GetMembercardCard", Family: "membercard-open", Method: "GET", Path: "/v3/marketing/membercard-open/cards/{card_id}",
 		Summary: "Get one membership card template.", TitleZh: "查询会员卡模板信息",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012547650", "https://pay.weixin.qq.com/doc/v3/partner/4012709168"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡id)"},
 		},
@@ -1156,6 +1185,7 @@ var operations = []*Operation{
 		ID: "UpdateMembercardCard", Family: "membercard-open", Method: "PATCH", Path: "/v3/marketing/membercard-open/cards/{card_id}",
 		Summary: "Update a membership card template.", TitleZh: "修改会员卡模板信息",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012549567", "https://pay.weixin.qq.com/doc/v3/partner/4012709882"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡id)"},
 		},
@@ -1183,6 +1213,7 @@ var operations = []*Operation{
 		ID: "DeleteMembercardCard", Family: "membercard-open", Method: "DELETE", Path: "/v3/marketing/membercard-open/cards/{card_id}",
 		Summary: "Delete a membership card template.", TitleZh: "删除会员卡模板",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012549682", "https://pay.weixin.qq.com/doc/v3/partner/4012726840"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡id)"},
 		},
@@ -1218,6 +1249,7 @@ var operations = []*Operation{
 		ID: "GetMembercardUserCard", Family: "membercard-open", Method: "GET", Path: "/v3/marketing/membercard-open/cards/{card_id}/codes/{code}",
 		Summary: "Get one user's card (by card_id and code).", TitleZh: "查询用户会员卡信息",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012547768", "https://pay.weixin.qq.com/doc/v3/partner/4012709442"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡id)"},
 			{Name: "code", Type: String, Required: true, Doc: "membership card code (the user's card number within a template) (会员卡code)"},
@@ -1229,6 +1261,7 @@ var operations = []*Operation{
 		ID: "UpdateMembercardUserCard", Family: "membercard-open", Method: "PATCH", Path: "/v3/marketing/membercard-open/cards/{card_id}/codes/{code}",
 		Summary: "Update one user's card (background, membership number, level, balance).", TitleZh: "修改用户会员卡信息",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012549292", "https://pay.weixin.qq.com/doc/v3/partner/4012709735"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡id)"},
 			{Name: "code", Type: String, Required: true, Doc: "membership card code (the user's card number within a template) (会员卡code)"},
@@ -1248,6 +1281,7 @@ var operations = []*Operation{
 		ID: "ActivateMembercardUserCard", Family: "membercard-open", Method: "POST", Path: "/v3/marketing/membercard-open/cards/{card_id}/codes/{code}/activate",
 		Summary: "Activate a user card (jump-activation flow).", TitleZh: "激活会员卡（跳转型激活）",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012550809", "https://pay.weixin.qq.com/doc/v3/partner/4012728123"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡id)"},
 			{Name: "code", Type: String, Required: true, Doc: "membership card code (the user's card number within a template) (会员卡code)"},
@@ -1306,6 +1340,7 @@ var operations = []*Operation{
 		ID: "ConfirmMembercardUserCard", Family: "membercard-open", Method: "POST", Path: "/v3/marketing/membercard-open/cards/{card_id}/codes/{code}/confirm",
 		Summary: "Confirm a user's membership enrolment (official-only endpoint; the docs-site mirror does not have it).", TitleZh: "确认用户入会",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4024293896"}, Callers: []string{"partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, MaxLength: 32, Doc: "membership card template ID (会员卡id)"},
 			{Name: "code", Type: String, Required: true, MaxLength: 32, Doc: "membership card code (the user's card number within a template) (会员卡code)"},
@@ -1320,6 +1355,7 @@ var operations = []*Operation{
 		ID: "UpdateMembercardUserRights", Family: "membercard-open", Method: "PATCH", Path: "/v3/marketing/membercard-open/cards/{card_id}/codes/{code}/rights",
 		Summary: "Set a user's card benefits (points change, wording, consultation contact).", TitleZh: "设置会员权益",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012551213", "https://pay.weixin.qq.com/doc/v3/partner/4012729622"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡id)"},
 			{Name: "code", Type: String, Required: true, Doc: "membership card code (the user's card number within a template) (会员卡code)"},
@@ -1340,6 +1376,7 @@ var operations = []*Operation{
 		ID: "SetMembercardServiceModuleData", Family: "membercard-open", Method: "POST", Path: "/v3/marketing/membercard-open/cards/{card_id}/codes/{code}/set-service-module-data",
 		Summary: "Set a user's data for a member service module (card-face info and service messages).", TitleZh: "设置会员服务项用户信息",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4017166964", "https://pay.weixin.qq.com/doc/v3/partner/4017176090"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡id)"},
 			{Name: "code", Type: String, Required: true, Doc: "membership card code (the user's card number within a template) (会员卡code)"},
@@ -1355,6 +1392,7 @@ var operations = []*Operation{
 		ID: "InvalidateMembercardUserCard", Family: "membercard-open", Method: "POST", Path: "/v3/marketing/membercard-open/cards/{card_id}/codes/{code}/unavailable",
 		Summary: "Invalidate a user card.", TitleZh: "作废用户会员卡",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012549677", "https://pay.weixin.qq.com/doc/v3/partner/4012726955"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡id)"},
 			{Name: "code", Type: String, Required: true, Doc: "membership card code (the user's card number within a template) (会员卡code)"},
@@ -1368,6 +1406,7 @@ var operations = []*Operation{
 		ID: "DecryptMembercardCode", Family: "membercard-open", Method: "GET", Path: "/v3/marketing/membercard-open/cards/{card_id}/decrypt-code",
 		Summary: "Decode an encrypt_code (jump-activation flow) into the real card code.", TitleZh: "加密code解码（跳转型激活）",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012550742", "https://pay.weixin.qq.com/doc/v3/partner/4012727758"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡id)"},
 		},
@@ -1381,6 +1420,7 @@ var operations = []*Operation{
 		ID: "CreateMembercardPermissionToken", Family: "membercard-open", Method: "POST", Path: "/v3/marketing/membercard-open/cards/{card_id}/permission-tokens",
 		Summary: "Issue a merchant pre-authorisation token (permission_token) for distributing the card through the card-opening component.", TitleZh: "商户预授权",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012550867", "https://pay.weixin.qq.com/doc/v3/partner/4012728179", "https://pay.weixin.qq.com/docs/partner/apis/membership-card/member-card-invest/merchant-pre-authorization.html"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, MaxLength: 32, Doc: "membership card template ID (会员卡模板id)"},
 		},
@@ -1399,6 +1439,7 @@ var operations = []*Operation{
 		ID: "ImportMembercardUserByPhone", Family: "membercard-open", Method: "POST", Path: "/v3/marketing/membercard-open/cards/{card_id}/phone-membercard/import",
 		Summary: "Import an existing member by encrypted mobile number.", TitleZh: "根据手机号导入用户会员卡",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012550535", "https://pay.weixin.qq.com/doc/v3/partner/4012727629"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡ID)"},
 		},
@@ -1427,6 +1468,7 @@ var operations = []*Operation{
 		ID: "CreateMembercardQRCode", Family: "membercard-open", Method: "POST", Path: "/v3/marketing/membercard-open/cards/{card_id}/qrcode",
 		Summary: "Create a QR code for distributing the card.", TitleZh: "创建会员卡二维码",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012550605", "https://pay.weixin.qq.com/doc/v3/partner/4012727701"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡id)"},
 		},
@@ -1444,6 +1486,7 @@ var operations = []*Operation{
 		ID: "UpdateMembercardRights", Family: "membercard-open", Method: "PATCH", Path: "/v3/marketing/membercard-open/cards/{card_id}/rights",
 		Summary: "Set template-level benefit sections (points, offers, invoice, consultation) shown on the card detail page.", TitleZh: "设置会员卡模板权益项",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012551219", "https://pay.weixin.qq.com/doc/v3/partner/4012729618"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡id)"},
 		},
@@ -1477,6 +1520,7 @@ var operations = []*Operation{
 		ID: "UpdateMembercardServiceModule", Family: "membercard-open", Method: "PATCH", Path: "/v3/marketing/membercard-open/cards/{card_id}/service-modules/{service_module_id}",
 		Summary: "Update a member service module on a card template.", TitleZh: "修改会员卡服务项",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4017167417", "https://pay.weixin.qq.com/doc/v3/partner/4017176491"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡id)"},
 			{Name: "service_module_id", Type: String, Required: true, Doc: "member service module ID (会员服务项ID)"},
@@ -1491,6 +1535,7 @@ var operations = []*Operation{
 		ID: "DeleteMembercardServiceModule", Family: "membercard-open", Method: "DELETE", Path: "/v3/marketing/membercard-open/cards/{card_id}/service-modules/{service_module_id}",
 		Summary: "Remove a member service module from a card template.", TitleZh: "移除会员卡服务项",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4017167557", "https://pay.weixin.qq.com/doc/v3/partner/4017176594"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡id)"},
 			{Name: "service_module_id", Type: String, Required: true, Doc: "member service module ID (会员服务项ID)"},
@@ -1501,6 +1546,7 @@ var operations = []*Operation{
 		ID: "UpgradeMembercardCard", Family: "membercard-open", Method: "POST", Path: "/v3/marketing/membercard-open/cards/{card_id}/upgrade",
 		Summary: "Upgrade an old Official-Accounts-Platform card to the new WeChat Pay card by binding it to a brand.", TitleZh: "老会员卡模板升级",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012545673", "https://pay.weixin.qq.com/doc/v3/partner/4012708437"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡id)"},
 		},
@@ -1514,6 +1560,7 @@ var operations = []*Operation{
 		ID: "ImportMembercardUser", Family: "membercard-open", Method: "POST", Path: "/v3/marketing/membercard-open/cards/{card_id}/users/import",
 		Summary: "Import an existing member by OpenID; returns the user's card code.", TitleZh: "根据openid导入用户会员卡",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012549739", "https://pay.weixin.qq.com/doc/v3/partner/4012727561", "https://pay.weixin.qq.com/docs/partner/apis/membership-card/member-card-base/import-user-member-card-by-openid.html"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "card_id", Type: String, Required: true, MaxLength: 32, Doc: "membership card template ID (会员卡ID)"},
 		},
@@ -1540,6 +1587,7 @@ var operations = []*Operation{
 		ID: "SearchMembercardPhoneNumberMember", Family: "membercard-open", Method: "GET", Path: "/v3/marketing/membercard-open/phonenumber-member/search",
 		Summary: "Query whether an imported (encrypted) mobile number has claimed the card.", TitleZh: "通过加密手机号查询会员领卡状态",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4017166232", "https://pay.weixin.qq.com/doc/v3/partner/4017172062"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		Query: []*Field{
 			{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡id)"},
 			{Name: "encrypted_phone_number", Type: String, Required: true, Encrypted: true, Doc: "encrypted mobile number (加密手机号)"},
@@ -1551,6 +1599,7 @@ var operations = []*Operation{
 		ID: "ListMembercardUserCards", Family: "membercard-open", Method: "GET", Path: "/v3/marketing/membercard-open/user/cards",
 		Summary: "List the cards a user holds under the brand.", TitleZh: "查询用户在品牌下所有会员卡",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012549255", "https://pay.weixin.qq.com/doc/v3/partner/4012709674"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
 		Query: []*Field{
 			{Name: "openid", Type: String, Required: true, Doc: "user OpenID (用户标识)"},
 			{Name: "appid", Type: String, Doc: "merchant AppID (商户AppId)"},
@@ -1577,6 +1626,7 @@ var operations = []*Operation{
 		ID: "ListPayrollCardAuthentications", Family: "payroll-card", Method: "GET", Path: "/v3/payroll-card/authentications",
 		Summary: "List a user's payroll-card (微工卡) authentication records for a date (successful records only).", TitleZh: "查询核身记录",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012461820"}, Callers: []string{"partner"},
+		Idempotent: true,
 		Query: []*Field{
 			{Name: "openid", Type: String, Required: true, Doc: "user OpenID (用户标识)"},
 			{Name: "appid", Type: String, Doc: "AppID (service-provider AppID) (应用ID)"},
@@ -1594,7 +1644,8 @@ var operations = []*Operation{
 		ID: "CreatePayrollCardAuthenticationPreOrder", Family: "payroll-card", Method: "POST", Path: "/v3/payroll-card/authentications/pre-order",
 		Summary: "Pre-order a payroll-card identity authentication.", TitleZh: "微工卡核身预下单",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012923362"}, Callers: []string{"partner"},
-		HasBody: true, Body: []*Field{
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
 			{Name: "openid", Type: String, Required: true, Doc: "user OpenID (用户标识)"},
 			{Name: "appid", Type: String, Doc: "AppID (service-provider AppID) (应用ID)"},
 			{Name: "sub_mchid", Type: String, Required: true, Doc: "sub-merchant ID (子商户号)"},
@@ -1611,7 +1662,8 @@ var operations = []*Operation{
 		ID: "CreatePayrollCardAuthenticationPreOrderWithAuth", Family: "payroll-card", Method: "POST", Path: "/v3/payroll-card/authentications/pre-order-with-auth",
 		Summary: "Pre-order a payroll-card identity authentication, completing service opening/authorisation in the same flow.", TitleZh: "微工卡核身预下单（流程中完成授权）",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012461761"}, Callers: []string{"partner"},
-		HasBody: true, Body: []*Field{
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
 			{Name: "openid", Type: String, Required: true, Doc: "user OpenID (用户标识)"},
 			{Name: "appid", Type: String, Doc: "AppID (service-provider AppID) (应用ID)"},
 			{Name: "sub_mchid", Type: String, Required: true, Doc: "sub-merchant ID (子商户号)"},
@@ -1631,6 +1683,7 @@ var operations = []*Operation{
 		ID: "GetPayrollCardAuthentication", Family: "payroll-card", Method: "GET", Path: "/v3/payroll-card/authentications/{authenticate_number}",
 		Summary: "Get the result of one authentication.", TitleZh: "获取核身结果",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012461785"}, Callers: []string{"partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "authenticate_number", Type: String, Required: true, Doc: "merchant authentication order number (商家核身单号)"},
 		},
@@ -1644,6 +1697,7 @@ var operations = []*Operation{
 		ID: "GetPayrollCardRelation", Family: "payroll-card", Method: "GET", Path: "/v3/payroll-card/relations/{openid}",
 		Summary: "Get the payroll-card authorisation relation between the merchant and a user.", TitleZh: "查询微工卡授权关系",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012461728"}, Callers: []string{"partner"},
+		Idempotent: true,
 		PathParams: []*Field{
 			{Name: "openid", Type: String, Required: true, Doc: "user OpenID (用户标识)"},
 		},
@@ -1659,7 +1713,8 @@ var operations = []*Operation{
 		ID: "CreatePayrollCardToken", Family: "payroll-card", Method: "POST", Path: "/v3/payroll-card/tokens",
 		Summary: "Create an authorisation token for the payroll-card mini program.", TitleZh: "生成授权token",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012461589", "https://pay.weixin.qq.com/docs/partner/apis/payroll-card/tokens/create-token.html"}, Callers: []string{"partner"},
-		HasBody: true, Body: []*Field{
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
 			{Name: "openid", Type: String, Required: true, MaxLength: 64, Doc: "user OpenID (用户标识)"},
 			{Name: "appid", Type: String, MaxLength: 32, Doc: "service-provider AppID; its binding to the service-provider mchid is checked; at least one of appid/sub_appid must be given and one of them must be the AppID that launches the payroll-card mini program (应用ID)"},
 			{Name: "sub_appid", Type: String, MaxLength: 32, Doc: "sub-merchant AppID; its binding to sub_mchid is checked (子商户应用ID)"},
@@ -1675,7 +1730,8 @@ var operations = []*Operation{
 		ID: "CreatePayrollCardTransferBatch", Family: "payroll-card", Method: "POST", Path: "/v3/payroll-card/transfer-batches",
 		Summary: "Start a batch transfer to users' chosen payee accounts.", TitleZh: "发起批量转账",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012461824"}, Callers: []string{"partner"},
-		HasBody: true, Body: []*Field{
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
 			{Name: "sub_mchid", Type: String, Required: true, Doc: "sub-merchant ID (特约商户号)"},
 			{Name: "sub_appid", Type: String, Doc: "sub-merchant AppID (特约商户AppID)"},
 			{Name: "authorization_type", Type: String, Required: true, Doc: "sub-merchant authorisation type (特约商户授权类型)"},
@@ -1713,7 +1769,8 @@ var operations = []*Operation{
 		ID: "ValidatePayrollCardToken", Family: "payroll-card", Method: "POST", Path: "/v3/payroll-card/wesure/token-validations",
 		Summary: "Validate the authentication result behind a pre-order token.", TitleZh: "校验核身结果",
 		Docs: []string{"https://pay.weixin.qq.com/wiki/doc/apiv3_partner/Offline/apis/chapter4_1_31.shtml"}, Callers: []string{"partner"},
-		HasBody: true, Body: []*Field{
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
 			{Name: "sp_mchid", Type: String, Required: true, Doc: "service-provider merchant ID (服务商商户号)"},
 			{Name: "sub_mchid", Type: String, Required: true, Doc: "sub-merchant ID (page label; see note) (特约商户商户号)"},
 			{Name: "token", Type: String, Required: true, Doc: "token value (token值)"},

@@ -29,6 +29,9 @@ func emitSpec(s *spec) []byte {
 		if y.RateLimit > 0 {
 			w.p("RateLimit: %d,", y.RateLimit)
 		}
+		if o.Method != "POST" || y.Idempotent {
+			w.p("Idempotent: true,")
+		}
 		if y.Legacy != "" {
 			w.p("Legacy: %q,", y.Legacy)
 		}

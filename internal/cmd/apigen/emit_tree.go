@@ -112,8 +112,9 @@ func emitTree(s *spec, root *node) []byte {
 				segs = append(segs, fmt.Sprintf("{lit: %q}", seg))
 			}
 		}
-		w.p("var op%s = operation{id: %q, method: %q, segs: []segment{%s}, hasBody: %v, encrypts: %v}",
-			o.ID, o.ID, o.Method, strings.Join(segs, ", "), o.HasBody, o.Request != nil && hasEncrypted(o.Request, map[*model]bool{}))
+		w.p("var op%s = operation{id: %q, method: %q, segs: []segment{%s}, hasBody: %v, encrypts: %v, idempotent: %v}",
+			o.ID, o.ID, o.Method, strings.Join(segs, ", "), o.HasBody, o.Request != nil && hasEncrypted(o.Request, map[*model]bool{}),
+			o.Method != "POST" || o.y.Idempotent)
 	}
 	w.p("")
 
@@ -198,6 +199,9 @@ func opDoc(o *op) []string {
 	}
 	if y.RateLimit > 0 {
 		notes = append(notes, fmt.Sprintf("Rate limit: %d requests/second per caller.", y.RateLimit))
+	}
+	if o.Method == "POST" && y.Idempotent {
+		notes = append(notes, "Idempotent: retried after an unknown outcome (5xx, lost connection).")
 	}
 	if o.Request != nil && hasEncrypted(o.Request, map[*model]bool{}) {
 		notes = append(notes, "Sensitive fields are encrypted with the WeChat Pay key and Wechatpay-Serial is set automatically.")

@@ -40,8 +40,8 @@ func run(apiDir, root string) error {
 		return err
 	}
 	outputs := map[string][]byte{
-		filepath.Join(root, "zz_models.go"):                  emitModels(s),
-		filepath.Join(root, "zz_tree.go"):                    emitTree(s, t),
+		filepath.Join(root, "zz_models.go"):                emitModels(s),
+		filepath.Join(root, "zz_tree.go"):                  emitTree(s, t),
 		filepath.Join(root, "internal/apispec/zz_spec.go"): emitSpec(s),
 	}
 	for name, src := range outputs {

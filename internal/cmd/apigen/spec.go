@@ -17,7 +17,7 @@ import (
 // an unknown key is an error.
 
 type yFile struct {
-	Family     string            `yaml:"family"`
+	Family     string             `yaml:"family"`
 	Enums      map[string]*yEnum  `yaml:"enums"`
 	Models     map[string]*yModel `yaml:"models"`
 	Operations []*yOp             `yaml:"operations"`
@@ -66,6 +66,7 @@ type yOp struct {
 	Docs       []string   `yaml:"docs"`
 	Callers    []string   `yaml:"callers"`
 	RateLimit  int        `yaml:"rate_limit"`
+	Idempotent bool       `yaml:"idempotent"`
 	Legacy     string     `yaml:"legacy"`
 	PathParams []*yField  `yaml:"path_params"`
 	Query      []*yField  `yaml:"query"`
@@ -380,6 +381,9 @@ func (r *resolver) op(o *op) {
 	case "GET", "POST", "PUT", "PATCH", "DELETE":
 	default:
 		r.fail("%s: bad method %q", yo.ID, yo.Method)
+	}
+	if yo.Idempotent && yo.Method != "POST" {
+		r.fail("%s: idempotent is for POSTs; other methods are idempotent already", yo.ID)
 	}
 	o.PathParams = r.fields(yo.PathParams, yo.ID, "path")
 	params := map[string]bool{}
