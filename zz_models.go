@@ -2159,8 +2159,8 @@ func (m *CreatePayrollCardAuthenticationPreOrderWithAuthRequest) encodeQuery(c *
 //
 // Path parameters come from the call chain; fields marked as query parameters are sent in the URL, the others in the JSON body.
 type CreatePayrollCardInsuranceRequest struct {
-	// SpMchID is the service-provider merchant ID (服务商商户号). Required.
-	SpMchID string `json:"sp_mchid"`
+	// SPMchID is the service-provider merchant ID (服务商商户号). Required.
+	SPMchID string `json:"sp_mchid"`
 	// WesureOrderNo is the weSure order number (inferred from the name) — the page label says "sub-merchant ID"; meaning unconfirmed (特约商户商户号). Required.
 	WesureOrderNo string `json:"wesure_order_no"`
 	// Token is the token (inferred from the name) — the page label says "WeSure policy number"; meaning unconfirmed (微保保单号). Required.
@@ -2180,7 +2180,7 @@ type CreatePayrollCardInsuranceRequest struct {
 }
 
 func (m *CreatePayrollCardInsuranceRequest) validate(v *validator) {
-	v.required("body", "sp_mchid", m.SpMchID != "")
+	v.required("body", "sp_mchid", m.SPMchID != "")
 	v.required("body", "wesure_order_no", m.WesureOrderNo != "")
 	v.required("body", "token", m.Token != "")
 	v.required("body", "insurance_company_order_no", m.InsuranceCompanyOrderNo != "")
@@ -2275,8 +2275,8 @@ type CreatePayrollCardTransferBatchRequest struct {
 	TotalNum int64 `json:"total_num"`
 	// TransferDetailList is the transfer detail list (转账明细列表). Required.
 	TransferDetailList []CreatePayrollCardTransferBatchTransferDetailList `json:"transfer_detail_list,omitempty"`
-	// SpAppID is the service-provider AppID (服务商的AppID).
-	SpAppID string `json:"sp_appid,omitempty"`
+	// SPAppID is the service-provider AppID (服务商的AppID).
+	SPAppID string `json:"sp_appid,omitempty"`
 	// EmploymentType is the employment type (用工类型). Required.
 	EmploymentType string `json:"employment_type"`
 	// EmploymentScene is the employment scene (用工场景). Required.
@@ -4600,8 +4600,8 @@ func (m *ValidDateInformation) validate(v *validator) {
 //
 // Path parameters come from the call chain; fields marked as query parameters are sent in the URL, the others in the JSON body.
 type ValidatePayrollCardTokenRequest struct {
-	// SpMchID is the service-provider merchant ID (服务商商户号). Required.
-	SpMchID string `json:"sp_mchid"`
+	// SPMchID is the service-provider merchant ID (服务商商户号). Required.
+	SPMchID string `json:"sp_mchid"`
 	// SubMchID is the sub-merchant ID (page label; see note) (特约商户商户号). Required.
 	SubMchID string `json:"sub_mchid"`
 	// Token is the token value (token值). Required.
@@ -4615,7 +4615,7 @@ type ValidatePayrollCardTokenRequest struct {
 }
 
 func (m *ValidatePayrollCardTokenRequest) validate(v *validator) {
-	v.required("body", "sp_mchid", m.SpMchID != "")
+	v.required("body", "sp_mchid", m.SPMchID != "")
 	v.required("body", "sub_mchid", m.SubMchID != "")
 	v.required("body", "token", m.Token != "")
 	v.required("body", "user_name", m.UserName != "")

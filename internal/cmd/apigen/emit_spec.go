@@ -146,3 +146,30 @@ func updateReadme(path string, table []byte) error {
 	out.Write(b[j:])
 	return writeIfChanged(path, out.Bytes())
 }
+
+// emitEvents writes the notify package's event registry.
+func emitEvents(s *spec) []byte {
+	var w writer
+	w.WriteString(header)
+	w.p("package notify\n")
+	w.p("import \"github.com/wxpaykit/wxpay\"\n")
+	w.p("// Event types of the spec, the value of Notification.EventType.")
+	w.p("const (")
+	for _, e := range s.events {
+		w.comment("\t", fmt.Sprintf("%s: %s (%s) Decrypted resource: *wxpay.%s.", eventConst(e.y.EventType), e.y.Summary, e.y.SummaryZh, e.Model.Name))
+		w.p("%s = %q", eventConst(e.y.EventType), e.y.EventType)
+	}
+	w.p(")\n")
+	w.comment("", "newEvent returns a pointer to the model of an event type, or nil for a type the spec does not know.")
+	w.p("func newEvent(eventType string) any {\nswitch eventType {")
+	for _, e := range s.events {
+		w.p("case %s:\nreturn new(wxpay.%s)", eventConst(e.y.EventType), e.Model.Name)
+	}
+	w.p("}\nreturn nil\n}")
+	return w.Bytes()
+}
+
+// eventConst: MEMBERCARD.ACTIVATE_CARD → EventMembercardActivateCard.
+func eventConst(t string) string {
+	return "Event" + goName(strings.ToLower(t))
+}

@@ -4,6 +4,7 @@
 //     client-side validation, query encoding and decryption helpers;
 //   - zz_tree.go (package wxpay): the URL-mirroring chain client.V3.…;
 //   - internal/apispec/zz_spec.go: the spec as Go data for the emulator;
+//   - notify/zz_events.go: event type constants and their decrypted models;
 //   - the operations table of README.md, between its markers.
 //
 // Run it with `go generate ./...` from the module root.
@@ -43,6 +44,7 @@ func run(apiDir, root string) error {
 		filepath.Join(root, "zz_models.go"):                emitModels(s),
 		filepath.Join(root, "zz_tree.go"):                  emitTree(s, t),
 		filepath.Join(root, "internal/apispec/zz_spec.go"): emitSpec(s),
+		filepath.Join(root, "notify/zz_events.go"):         emitEvents(s),
 	}
 	for name, src := range outputs {
 		formatted, err := format.Source(src)

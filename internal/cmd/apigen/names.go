@@ -10,7 +10,7 @@ import (
 var initialisms = map[string]string{
 	"id": "ID", "openid": "OpenID", "appid": "AppID", "mchid": "MchID", "unionid": "UnionID",
 	"url": "URL", "uri": "URI", "api": "API", "qrcode": "QRCode", "qr": "QR", "json": "JSON",
-	"http": "HTTP", "https": "HTTPS", "ip": "IP", "sms": "SMS", "v3": "V3", "uuid": "UUID",
+	"http": "HTTP", "https": "HTTPS", "ip": "IP", "sms": "SMS", "v3": "V3", "uuid": "UUID", "sp": "SP",
 }
 
 // goName turns a JSON name or a URL segment (snake_case or kebab-case) into an
