@@ -65,12 +65,21 @@ func NewClient(opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
+	return newClient(s, true)
+}
+
+// newClient builds a client; requireKeys is false only for the certificate
+// download, which obtains the first WeChat Pay key.
+func newClient(s *settings, requireKeys bool) (*Client, error) {
 	if err := s.validateMerchant(); err != nil {
 		return nil, err
 	}
-	ring, err := s.keyRing()
-	if err != nil {
-		return nil, err
+	ring := map[string]*platformKey{}
+	if requireKeys || len(s.pubKeys)+len(s.certs) > 0 {
+		var err error
+		if ring, err = s.keyRing(); err != nil {
+			return nil, err
+		}
 	}
 	mpub := s.signer.Public().(*rsa.PublicKey) // checked by validateMerchant
 	for id, k := range ring {
@@ -128,7 +137,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		c.decrypter = d
 	}
 	c.encKey = pickEncryptionKey(s, ring)
-	if strings.HasPrefix(c.encKey.id, PublicKeyIDPrefix) {
+	if c.encKey != nil && strings.HasPrefix(c.encKey.id, PublicKeyIDPrefix) {
 		// Naming the public key on every request asks WeChat Pay to sign the response
 		// with it during the certificate → public key transition.
 		c.acceptSerial = c.encKey.id
@@ -192,12 +201,20 @@ func (c *Client) Verifier() *Verifier { return c.verifier }
 
 // EncryptionSerial is the Wechatpay-Serial value sent with encrypted fields: the
 // public key ID, or the serial of the newest platform certificate.
-func (c *Client) EncryptionSerial() string { return c.encKey.id }
+func (c *Client) EncryptionSerial() string {
+	if c.encKey == nil {
+		return ""
+	}
+	return c.encKey.id
+}
 
 // Encrypt encrypts a sensitive value for WeChat Pay with the key named by
 // EncryptionSerial. Requests do this automatically for Sensitive values; use it
 // only when building a body by hand.
 func (c *Client) Encrypt(plaintext string) (string, error) {
+	if c.encKey == nil {
+		return "", fmt.Errorf("%w: no WeChat Pay key to encrypt with", ErrEncrypt)
+	}
 	return EncryptOAEP(c.rand, c.encKey.pub, []byte(plaintext))
 }
 
@@ -227,6 +244,8 @@ type call struct {
 	// idempotent: repeating the call after an unknown outcome cannot duplicate
 	// its effect (see RetryPolicy).
 	idempotent bool
+	// verify replaces the client's verifier for this call (certificate download).
+	verify func(*Response) error
 }
 
 // unsignedByDesign lists the endpoints whose responses WeChat Pay does not sign.
@@ -257,6 +276,9 @@ func (c *Client) do(ctx context.Context, cl *call) (*Response, error) {
 		header[ck] = vs
 	}
 	if sealed {
+		if c.encKey == nil {
+			return nil, fmt.Errorf("%w: no WeChat Pay key to name in Wechatpay-Serial", ErrInvalidRequest)
+		}
 		if s := header.Get(wire.HeaderSerial); s != "" && s != c.encKey.id {
 			return nil, fmt.Errorf("%w: Wechatpay-Serial %q was set by hand but Sensitive fields are encrypted with %s", ErrInvalidRequest, s, c.encKey.id)
 		}
@@ -362,7 +384,12 @@ func (c *Client) attempt(ctx context.Context, cl *call, u *url.URL, header http.
 		e.Method, e.Path, e.Attempts = cl.method, cl.path, 1
 		return resp, e
 	}
-	if !unsignedByDesign(cl.path) {
+	switch {
+	case cl.verify != nil:
+		if err := cl.verify(resp); err != nil {
+			return resp, &VerificationError{Response: resp, Err: err}
+		}
+	case !unsignedByDesign(cl.path):
 		if err := c.verifier.Verify(resp.Header, resp.Body); err != nil {
 			return resp, &VerificationError{Response: resp, Err: err}
 		}
