@@ -240,13 +240,7 @@ func (e *Emulator) signingKey(requestSerial string) (string, *rsa.PrivateKey) {
 	return c.serial, c.key
 }
 
-// Intn and friends draw from the seeded source under a lock.
-func (e *Emulator) intN(n int) int {
-	e.rndMu.Lock()
-	defer e.rndMu.Unlock()
-	return e.rnd.IntN(n)
-}
-
+// float draws from the seeded source under a lock.
 func (e *Emulator) float() float64 {
 	e.rndMu.Lock()
 	defer e.rndMu.Unlock()

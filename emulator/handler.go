@@ -42,8 +42,6 @@ type request struct {
 type answer struct {
 	status int
 	body   any // marshalled to JSON; nil for no body
-	// dropAfter: the fault "drop after commit" fired for this call.
-	dropAfter bool
 }
 
 func ok(body any) answer { return answer{status: http.StatusOK, body: body} }

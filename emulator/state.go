@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"crypto/sha256"
 	"errors"
 	"sort"
 	"sync"
@@ -223,6 +222,3 @@ func (s *state) addMember(m *Membership) {
 	s.byCode[memberKey{m.CardID, m.Code}] = m
 	s.cardMembers[m.CardID] = append(s.cardMembers[m.CardID], m)
 }
-
-// contentHash identifies a request body for idempotency checks.
-func contentHash(b []byte) [32]byte { return sha256.Sum256(b) }
