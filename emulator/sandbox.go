@@ -74,6 +74,8 @@ type Sandbox struct {
 	PublicKeyID    string
 	APIv3Key       wxpay.APIv3Key
 	MerchantKey    *rsa.PrivateKey
+	// PlatformPublicKey is the WeChat Pay public key clients verify with.
+	PlatformPublicKey *rsa.PublicKey
 }
 
 type sandboxMeta struct {
@@ -147,7 +149,7 @@ func OpenSandbox(dir string, opts ...Option) (*Sandbox, error) {
 		return nil, err
 	}
 	return &Sandbox{Emulator: e, Dir: dir, MchID: meta.MchID, MerchantSerial: meta.Serial, PublicKeyID: meta.PublicKeyID,
-		APIv3Key: apiKey, MerchantKey: merchantKey}, nil
+		APIv3Key: apiKey, MerchantKey: merchantKey, PlatformPublicKey: &platformKey.PublicKey}, nil
 }
 
 // WriteConfig writes wxpay.json: everything the wxpay CLI needs to call the
