@@ -208,9 +208,13 @@ func (s *Server) NewClient(opts ...wxpay.Option) (*wxpay.Client, error) {
 	k := testkeys.Shared()
 	base := []wxpay.Option{
 		wxpay.WithMerchant(MchID, MerchantSerial, k.Merchant),
-		wxpay.WithBaseURL(s.URL),
-		wxpay.WithHTTPClient(s.hs.Client()),
 		wxpay.WithClock(s.Now),
+	}
+	if s.URL != "" {
+		base = append(base, wxpay.WithBaseURL(s.URL))
+	}
+	if hc := s.hs.Client(); hc != nil { // nil until Start
+		base = append(base, wxpay.WithHTTPClient(hc))
 	}
 	if !s.cfg.certMode || s.cfg.transition {
 		base = append(base, wxpay.WithPlatformPublicKey(PublicKeyID, &k.Platform.PublicKey))
