@@ -526,3 +526,11 @@ func (e *TransportError) Timeout() bool {
 	var t interface{ Timeout() bool }
 	return errors.As(e.Err, &t) && t.Timeout()
 }
+
+// String describes the client without its keys.
+func (c *Client) String() string {
+	return fmt.Sprintf("wxpay.Client{mchid: %s, serial: %s, base: %s, keys: %s}", c.mchID, c.serial, c.domains.primary, strings.Join(c.verifier.Serials(), ","))
+}
+
+// Format implements fmt.Formatter so that no verb (%+v, %#v) prints the signer.
+func (c *Client) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }

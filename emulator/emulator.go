@@ -24,6 +24,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -267,3 +268,18 @@ func (e *Emulator) nowCST() time.Time { return e.now().In(cst) }
 
 // rfc3339 formats t the way the service does: 2026-01-01T10:00:00+08:00.
 func rfc3339(t time.Time) string { return t.In(cst).Format(time.RFC3339) }
+
+// String describes the emulator without its keys.
+func (e *Emulator) String() string {
+	mode := "public key " + e.pubKeyID
+	if len(e.certs) > 0 {
+		mode = fmt.Sprintf("%d platform certificate(s)", len(e.certs))
+		if e.pubKey != nil {
+			mode += " and public key " + e.pubKeyID
+		}
+	}
+	return fmt.Sprintf("emulator.Emulator{merchants: %d, %s}", len(e.merchants), mode)
+}
+
+// Format implements fmt.Formatter so that no verb prints the private keys.
+func (e *Emulator) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, e.String()) }

@@ -193,3 +193,8 @@ func randomText(n int) string {
 	}
 	return string(b)
 }
+
+// Format implements fmt.Formatter so that no verb prints the keys.
+func (s *Sandbox) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "emulator.Sandbox{dir: %s, mchid: %s, serial: %s, public key ID: %s}", s.Dir, s.MchID, s.MerchantSerial, s.PublicKeyID)
+}
