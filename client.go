@@ -351,12 +351,15 @@ func joinURL(base *url.URL, path, rawQuery string) (*url.URL, error) {
 
 // attempt sends one signed request and interprets the answer.
 func (c *Client) attempt(ctx context.Context, cl *call, u *url.URL, header http.Header, body []byte) (*Response, error) {
-	req, err := http.NewRequestWithContext(ctx, cl.method, u.String(), nil)
+	// The URL is already parsed: give the constructor a trivial one, then set it.
+	req, err := http.NewRequestWithContext(ctx, cl.method, "/", nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidRequest, err)
 	}
-	req.URL = u
-	req.Header = header.Clone()
+	req.URL, req.Host = u, u.Host
+	// Attempts are sequential and the transport is done with a request's header
+	// when Do returns, so the call's header map is reused; only Authorization changes.
+	req.Header = header
 	if body != nil {
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		req.ContentLength = int64(len(body))
