@@ -93,14 +93,9 @@ func (e *Endpoint) call(ctx context.Context, method string, body any, opts []Cal
 	if e.err != nil {
 		return nil, e.err
 	}
-	var cfg callConfig
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
-	}
-	if cfg.err != nil {
-		return nil, cfg.err
+	cfg, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	path, err := expand(e.segs, cfg.params)
 	if err != nil {
@@ -168,6 +163,17 @@ func Header(key, value string) CallOption {
 		}
 		c.header.Add(key, value)
 	}
+}
+
+// applyOptions runs the call options; the first option error wins.
+func applyOptions(opts []CallOption) (callConfig, error) {
+	var cfg callConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	return cfg, cfg.err
 }
 
 func (c *callConfig) setErr(err error) {

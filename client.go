@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wxpaykit/wxpay/internal/ctxwait"
 	"github.com/wxpaykit/wxpay/internal/wire"
 )
 
@@ -317,7 +318,7 @@ func (c *Client) do(ctx context.Context, cl *call) (*Response, error) {
 		if !retry || attempt >= c.retry.MaxAttempts {
 			return resp, withAttempts(err, attempt)
 		}
-		if waitErr := sleepCtx(ctx, c.retry.backoff(attempt, after)); waitErr != nil {
+		if waitErr := ctxwait.Sleep(ctx, c.retry.backoff(attempt, after)); waitErr != nil {
 			return resp, fmt.Errorf("%w (while waiting to retry after: %w)", waitErr, withAttempts(err, attempt))
 		}
 	}

@@ -78,21 +78,6 @@ func (p RetryPolicy) backoff(n int, retryAfter time.Duration) time.Duration {
 	return d
 }
 
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // FailoverPolicy describes the backup domain. WeChat Pay serves every API on
 // api2.mch.weixin.qq.com too, from another city.
 //

@@ -41,12 +41,15 @@ func (s Sensitive) String() string {
 }
 
 // Format implements fmt.Formatter: every verb prints the String form.
-func (s Sensitive) Format(f fmt.State, verb rune) {
+func (s Sensitive) Format(f fmt.State, verb rune) { formatRedacted(f, verb, "Sensitive", s.String()) }
+
+// formatRedacted prints a redacted value, as wxpay.T("…") for %#v.
+func formatRedacted(f fmt.State, verb rune, typeName, shown string) {
 	if verb == 'v' && f.Flag('#') {
-		_, _ = io.WriteString(f, `wxpay.Sensitive("`+s.String()+`")`)
+		_, _ = io.WriteString(f, "wxpay."+typeName+`("`+shown+`")`)
 		return
 	}
-	_, _ = io.WriteString(f, s.String())
+	_, _ = io.WriteString(f, shown)
 }
 
 // LogValue implements slog.LogValuer.

@@ -43,14 +43,9 @@ func WithoutValidation() CallOption {
 // invoke runs a typed operation. params are the path parameter values in
 // template order; out is nil for operations without a JSON answer.
 func (c *Client) invoke(ctx context.Context, op *operation, params []string, req request, out any, opts []CallOption) (*Response, error) {
-	var cfg callConfig
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
-	}
-	if cfg.err != nil {
-		return nil, cfg.err
+	cfg, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.params != nil {
 		return nil, fmt.Errorf("%w: %s: path parameters come from the call chain, not from PathParam", ErrInvalidRequest, op.id)
@@ -226,13 +221,7 @@ type Personal string
 func (p Personal) String() string { return Sensitive(p).String() }
 
 // Format implements fmt.Formatter.
-func (p Personal) Format(f fmt.State, verb rune) {
-	if verb == 'v' && f.Flag('#') {
-		_, _ = io.WriteString(f, `wxpay.Personal("`+p.String()+`")`)
-		return
-	}
-	_, _ = io.WriteString(f, p.String())
-}
+func (p Personal) Format(f fmt.State, verb rune) { formatRedacted(f, verb, "Personal", p.String()) }
 
 // LogValue implements slog.LogValuer.
 func (p Personal) LogValue() slog.Value { return slog.StringValue(p.String()) }

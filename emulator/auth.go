@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/wxpaykit/wxpay/internal/wire"
@@ -56,40 +55,9 @@ func (e *Emulator) authenticate(r *http.Request, body []byte) (string, *rsa.Publ
 			"method": r.Method, "url": r.RequestURI, "sign_message_length": len(msg), "truncated_sign_message": truncated,
 		})
 	}
-	if !e.nonces.remember(a.MchID+"\x00"+a.NonceStr, e.now(), e.window) {
+	// Nonces are kept for twice the window: older replays fail the timestamp check.
+	if !e.nonces.Remember(a.MchID+"\x00"+a.NonceStr, e.now(), 2*e.window) {
 		return "", nil, signError("随机串nonce_str重复使用，请勿重放请求", "nonce_str", "nonce replayed", nil)
 	}
 	return a.MchID, pub, nil
-}
-
-// nonceCache remembers nonces for twice the timestamp window: a replay older
-// than that fails the timestamp check anyway.
-type nonceCache struct {
-	mu        sync.Mutex
-	seen      map[string]int64
-	lastSweep int64
-}
-
-// remember records key and reports whether it was new.
-func (c *nonceCache) remember(key string, now time.Time, window time.Duration) bool {
-	n := now.Unix()
-	keep := int64(2 * window / time.Second)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.seen == nil {
-		c.seen = map[string]int64{}
-	}
-	if n-c.lastSweep > keep/4 {
-		for k, t := range c.seen {
-			if n-t > keep {
-				delete(c.seen, k)
-			}
-		}
-		c.lastSweep = n
-	}
-	if _, dup := c.seen[key]; dup {
-		return false
-	}
-	c.seen[key] = n
-	return true
 }

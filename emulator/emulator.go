@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/internal/replay"
 )
 
 // Emulator is the APIv3 emulator. Create it with New; it is safe for concurrent use.
@@ -49,7 +50,7 @@ type Emulator struct {
 	rndMu sync.Mutex
 	rnd   *rand.Rand
 
-	nonces   nonceCache
+	nonces   replay.Cache
 	faults   faultTable
 	state    state
 	patterns sync.Map // pattern → *regexp.Regexp

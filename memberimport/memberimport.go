@@ -40,6 +40,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/internal/ctxwait"
 )
 
 // Kind selects the import API.
@@ -475,16 +476,5 @@ func (l *limiter) wait(ctx context.Context) error {
 	at := l.next
 	l.next = l.next.Add(l.interval)
 	l.mu.Unlock()
-	d := time.Until(at)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return ctxwait.Sleep(ctx, time.Until(at))
 }

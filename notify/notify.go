@@ -23,11 +23,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/internal/replay"
 )
 
 // ErrInvalid is wrapped by every notification that is not the documented
@@ -97,9 +96,7 @@ type Parser struct {
 	window   time.Duration
 	now      func() time.Time
 
-	mu   sync.Mutex
-	seen map[string]int64 // nonce+signature → unix time of the message
-	last int64            // last eviction pass
+	seen replay.Cache // nonce+signature of accepted messages
 }
 
 // Option configures a Parser.
@@ -125,7 +122,7 @@ func New(v *wxpay.Verifier, apiV3Key wxpay.APIv3Key, opts ...Option) (*Parser, e
 		return nil, fmt.Errorf("%w: notify.New needs the APIv3 key (wxpay.ParseAPIv3Key)", wxpay.ErrInvalidConfig)
 	}
 	p := &Parser{verifier: v, key: apiV3Key, maxBody: DefaultMaxBody, timeout: DefaultHandlerTimeout,
-		window: 2 * wxpay.DefaultClockSkew, now: time.Now, seen: map[string]int64{}}
+		window: 2 * wxpay.DefaultClockSkew, now: time.Now}
 	for _, o := range opts {
 		o(p)
 	}
@@ -188,25 +185,11 @@ func (p *Parser) ParseRequest(r *http.Request) (*Notification, error) {
 }
 
 // remember records the message's nonce and signature, failing if seen before.
+// Messages older than the window fail the skew check anyway.
 func (p *Parser) remember(h http.Header) error {
-	key := h.Get("Wechatpay-Nonce") + "\x00" + h.Get("Wechatpay-Signature")
-	ts, _ := strconv.ParseInt(h.Get("Wechatpay-Timestamp"), 10, 64) // verified already
-	now := p.now().Unix()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if now-p.last > int64(p.window/time.Second)/4 {
-		// Messages older than the window fail the skew check anyway.
-		for k, t := range p.seen {
-			if now-t > int64(p.window/time.Second) {
-				delete(p.seen, k)
-			}
-		}
-		p.last = now
-	}
-	if _, dup := p.seen[key]; dup {
+	if !p.seen.Remember(h.Get("Wechatpay-Nonce")+"\x00"+h.Get("Wechatpay-Signature"), p.now(), p.window) {
 		return ErrReplayed
 	}
-	p.seen[key] = ts
 	return nil
 }
 
