@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,6 +64,13 @@ func (e *Emulator) NewNotification(eventType string, resource any) (*Notificatio
 	if err != nil {
 		return nil, err
 	}
+	h := e.notificationHeader(body)
+	return &Notification{ID: id, EventType: eventType, Header: h, Body: body}, nil
+}
+
+// notificationHeader signs a notification body afresh: WeChat Pay re-signs every
+// delivery (its redelivery schedule spans hours, beyond any skew window).
+func (e *Emulator) notificationHeader(body []byte) http.Header {
 	serial, key := e.signingKey(e.pubKeyID)
 	at := e.now()
 	sig := e.sign(key, at, body)
@@ -77,7 +83,7 @@ func (e *Emulator) NewNotification(eventType string, resource any) (*Notificatio
 	h.Set(wire.HeaderSerial, serial)
 	h.Set(wire.HeaderSignatureType, wire.Scheme)
 	h.Set("User-Agent", "Mozilla/4.0 (WeChat Pay emulator)")
-	return &Notification{ID: id, EventType: eventType, Header: h, Body: body}, nil
+	return h
 }
 
 func (e *Emulator) uuid() string {
@@ -204,14 +210,10 @@ func (nt *notifier) close() {
 	})
 }
 
+// loop delivers due notifications. Close stops it after the attempt in flight
+// (bounded by the client's 5 s timeout).
 func (nt *notifier) loop() {
 	defer close(nt.stopped)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		<-nt.stop
-		cancel()
-	}()
 	for {
 		nt.mu.Lock()
 		now := time.Now()
@@ -233,7 +235,7 @@ func (nt *notifier) loop() {
 		nt.mu.Unlock()
 
 		for _, d := range due {
-			status := nt.attempt(ctx, client, d)
+			status := nt.attempt(client, d)
 			nt.mu.Lock()
 			d.Attempts++
 			d.LastStatus = status
@@ -269,12 +271,16 @@ func (nt *notifier) loop() {
 	}
 }
 
-func (nt *notifier) attempt(ctx context.Context, client *http.Client, d *delivery) int {
-	req, err := d.n.Request(d.URL)
+func (nt *notifier) attempt(client *http.Client, d *delivery) int {
+	n := *d.n
+	if d.Attempts > 0 {
+		n.Header = nt.e.notificationHeader(n.Body)
+	}
+	req, err := n.Request(d.URL)
 	if err != nil {
 		return 0
 	}
-	resp, err := client.Do(req.WithContext(ctx))
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0
 	}

@@ -1,0 +1,370 @@
+package emulator_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/emulator"
+	"github.com/wxpaykit/wxpay/internal/testkeys"
+	"github.com/wxpaykit/wxpay/wxpaytest"
+)
+
+func apiErr(t *testing.T, err error, status int, code, message string) {
+	t.Helper()
+	var ae *wxpay.APIError
+	if !errors.As(err, &ae) || ae.StatusCode != status || ae.Code != code || message != "" && ae.Message != message {
+		t.Fatalf("err = %v, want %d %s %s", err, status, code, message)
+	}
+}
+
+func newServer(t *testing.T, opts ...wxpaytest.Option) (*wxpaytest.Server, *wxpay.Client) {
+	t.Helper()
+	srv := wxpaytest.NewServer(opts...)
+	t.Cleanup(srv.Close)
+	c, err := srv.NewClient(wxpay.WithRetry(wxpay.RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, c
+}
+
+func TestPreAuthTokens(t *testing.T) {
+	t.Parallel()
+	srv, c := newServer(t)
+	ctx := context.Background()
+	if err := srv.Emulator.AddBrand(emulator.Brand{ID: "2002", MchID: wxpaytest.MchID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Emulator.AddCard(emulator.Card{ID: "pbLatOtherBrandCard000000000", Family: emulator.BrandFamily, BrandID: "2002"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, legacy := range []bool{true, false} {
+		post := func(req wxpay.CreateBrandPreAuthTokenRequest) (*wxpay.BrandPreAuthToken, error) {
+			if legacy {
+				tok, _, err := c.V3.Brand.Partner.CardMember.OpenUserCardTokens.Post(ctx, &wxpay.CreateBrandOpenUserCardTokenRequest{
+					BrandID: req.BrandID, CardID: req.CardID, OpenID: req.OpenID})
+				return tok, err
+			}
+			tok, _, err := c.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &req)
+			return tok, err
+		}
+		tok, err := post(wxpay.CreateBrandPreAuthTokenRequest{BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID})
+		if err != nil || len(tok.Token) != 32 || tok.ExpireTime != "2026-01-01T11:00:00+08:00" {
+			t.Fatalf("legacy=%v: %+v %v", legacy, tok, err)
+		}
+		_, err = post(wxpay.CreateBrandPreAuthTokenRequest{BrandID: wxpaytest.BrandID, CardID: "pbLatOtherBrandCard000000000", OpenID: wxpaytest.OpenID})
+		apiErr(t, err, 400, "INVALID_REQUEST", "会员卡模版ID不属于该品牌")
+		_, err = post(wxpay.CreateBrandPreAuthTokenRequest{BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: "oNobody"})
+		apiErr(t, err, 400, "PARAM_ERROR", "OpenID有误")
+	}
+	// The expiry follows the clock.
+	srv.Clock().Advance(90 * time.Minute)
+	tok, _, err := c.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &wxpay.CreateBrandPreAuthTokenRequest{BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID})
+	if err != nil || tok.ExpireTime != "2026-01-01T12:30:00+08:00" {
+		t.Errorf("%+v %v", tok, err)
+	}
+}
+
+func TestPermissionTokens(t *testing.T) {
+	t.Parallel()
+	srv, c := newServer(t)
+	ctx := context.Background()
+	other := testkeys.Generate()
+	e2, err := emulator.New(emulator.WithMerchant("1900000002", "AABBCC", &other.PublicKey), emulator.WithPublicKey(wxpaytest.PublicKeyID, testkeys.Shared().Platform))
+	if err != nil || e2 == nil {
+		t.Fatal(err)
+	}
+	if err := srv.Emulator.AddCard(emulator.Card{ID: "pbLatCardOfAnotherMerchant00", Family: emulator.MembercardFamily, MchID: "1900000002"}); err != nil {
+		t.Fatal(err)
+	}
+	cards := c.V3.Marketing.MembercardOpen.Cards
+	ok := &wxpay.CreateMembercardPermissionTokenRequest{ActivateType: wxpay.ActivateTypeAutoActivate}
+	if p, _, err := cards.CardID(wxpaytest.CardID).PermissionTokens.Post(ctx, ok); err != nil || p.PermissionToken == "" {
+		t.Fatalf("%+v %v", p, err)
+	}
+	_, _, err = cards.CardID("pbLatNoSuchCard").PermissionTokens.Post(ctx, ok)
+	apiErr(t, err, 400, "INVALID_REQUEST", "会员卡ID无效")
+	_, _, err = cards.CardID("pbLatCardOfAnotherMerchant00").PermissionTokens.Post(ctx, ok)
+	apiErr(t, err, 400, "INVALID_REQUEST", "会员卡的创建商户号不等于调用方商户号")
+	_, _, err = cards.CardID(wxpaytest.CardID).PermissionTokens.Post(ctx, &wxpay.CreateMembercardPermissionTokenRequest{ActivateType: "SOMETIMES"}, wxpay.WithoutValidation())
+	apiErr(t, err, 400, "PARAM_ERROR", "")
+	var ae *wxpay.APIError
+	errors.As(err, &ae)
+	if ae.Detail == nil || ae.Detail.Field != "/activate_type" || ae.Detail.Location != "body" || ae.Detail.Value != "SOMETIMES" {
+		t.Errorf("detail = %+v", ae.Detail)
+	}
+}
+
+func TestPayrollTokens(t *testing.T) {
+	t.Parallel()
+	srv, c := newServer(t)
+	ctx := context.Background()
+	if err := srv.Emulator.AddSubMerchant(emulator.SubMerchant{SubMchID: "1900000777", MchID: "1900000002"}); err != nil {
+		t.Fatal(err)
+	}
+	req := wxpay.CreatePayrollCardTokenRequest{OpenID: wxpaytest.OpenID, SubMchID: wxpaytest.SubMchID, SubAppID: wxpaytest.SubAppID,
+		UserName: "张三", IDCardNumber: "110101199003077777", EmploymentType: wxpay.EmploymentTypeShortTermEmployment}
+	tok, _, err := c.V3.PayrollCard.Tokens.Post(ctx, &req)
+	if err != nil || tok.ExpiresIn != 1800 || tok.MchID != wxpaytest.MchID || tok.SubMchID != wxpaytest.SubMchID || tok.OpenID != wxpaytest.OpenID {
+		t.Fatalf("%+v %v", tok, err)
+	}
+	other := req
+	other.SubMchID = "1900000777"
+	_, _, err = c.V3.PayrollCard.Tokens.Post(ctx, &other)
+	apiErr(t, err, 400, "INVALID_REQUEST", "")
+	noApp := req
+	noApp.SubAppID = ""
+	_, _, err = c.V3.PayrollCard.Tokens.Post(ctx, &noApp)
+	apiErr(t, err, 400, "PARAM_ERROR", "")
+	// Plain text where ciphertext is expected.
+	_, err = c.Chain("v3/payroll-card/tokens").Post(ctx, map[string]string{"openid": "o", "sub_mchid": wxpaytest.SubMchID, "appid": wxpaytest.AppID,
+		"user_name": "张三", "id_card_number": "1101"}, wxpay.Header("Wechatpay-Serial", wxpaytest.PublicKeyID))
+	apiErr(t, err, 400, "PARAM_ERROR", "请确认待处理的消息是否为加密后的密文")
+	// A Wechatpay-Serial naming no key of the service.
+	_, err = c.Chain("v3/payroll-card/tokens").Post(ctx, map[string]any{"openid": "o", "sub_mchid": wxpaytest.SubMchID,
+		"user_name": wxpay.Sensitive("张三"), "id_card_number": wxpay.Sensitive("1101")}, wxpay.Header("Wechatpay-Serial", "PUB_KEY_ID_0000000000000000000000000099"))
+	if err == nil || !errors.Is(err, wxpay.ErrInvalidRequest) {
+		t.Errorf("a hand-set serial that differs from the encryption key must be refused locally: %v", err)
+	}
+	_, err = c.Chain("v3/payroll-card/tokens").Post(ctx, map[string]any{"openid": "o", "sub_mchid": wxpaytest.SubMchID, "appid": "wx",
+		"user_name": "x", "id_card_number": "y"}, wxpay.Header("Wechatpay-Serial", "PUB_KEY_ID_0000000000000000000000000099"))
+	apiErr(t, err, 400, "PARAM_ERROR", "Wechatpay-Serial无效，请使用微信支付公钥ID或有效的平台证书序列号")
+}
+
+func TestUsersImport(t *testing.T) {
+	t.Parallel()
+	srv, c := newServer(t)
+	ctx := context.Background()
+	e := srv.Emulator
+	e.AddUser(emulator.User{OpenID: "oRace"}, emulator.User{OpenID: "oDeposit1"}, emulator.User{OpenID: "oDeposit2"}, emulator.User{OpenID: "oDeposit3"})
+	imp := func(card string) wxpay.V3MarketingMembercardOpenCardsCardIDUsersImport {
+		return c.V3.Marketing.MembercardOpen.Cards.CardID(card).Users.Import
+	}
+	req := &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "no-1"}
+	first, _, err := imp(wxpaytest.CardID).Post(ctx, req)
+	if err != nil || len(first.Code) != 12 {
+		t.Fatalf("%+v %v", first, err)
+	}
+	again, _, err := imp(wxpaytest.CardID).Post(ctx, req)
+	if err != nil || again.Code != first.Code || len(e.Memberships(wxpaytest.CardID)) != 1 {
+		t.Fatalf("repeat: %+v %v", again, err)
+	}
+	_, _, err = imp(wxpaytest.CardID).Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID2, OutRequestNo: "no-1"})
+	apiErr(t, err, 400, "INVALID_REQUEST", "请确认相同单号是否使用了不同的参数")
+	_, _, err = imp(wxpaytest.CardID).Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "no-2"})
+	apiErr(t, err, 400, "INVALID_REQUEST", "")
+	_, _, err = imp(wxpaytest.CardID).Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: "oNobody", OutRequestNo: "no-3"})
+	apiErr(t, err, 400, "PARAM_ERROR", "OpenID有误")
+
+	// REAL_TIME cards need the code.
+	_, _, err = imp(wxpaytest.RealTimeCardID).Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "rt-1"})
+	apiErr(t, err, 400, "PARAM_ERROR", "")
+	rt, _, err := imp(wxpaytest.RealTimeCardID).Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "rt-2", Code: "RT000001"})
+	if err != nil || rt.Code != "RT000001" {
+		t.Fatalf("%+v %v", rt, err)
+	}
+
+	// MERCHANT_DEPOSIT cards use deposited codes in order, then refuse.
+	if err := e.AddCard(emulator.Card{ID: "pbLatDepositCard000000000000", Family: emulator.MembercardFamily, MchID: wxpaytest.MchID, CodeMode: emulator.MerchantDeposit}); err != nil {
+		t.Fatal(err)
+	}
+	dep, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID("pbLatDepositCard000000000000").Codes.Deposit.Post(ctx,
+		&wxpay.DepositMembercardCodesRequest{Code: []string{"D1", "D2", "D1"}})
+	if err != nil || len(dep.Data) != 3 || dep.Data[2].Result != "DUPLICATE" || dep.Data[0].Result != "SUCCESS" {
+		t.Fatalf("deposit: %+v %v", dep, err)
+	}
+	for i, want := range []string{"D1", "D2"} {
+		got, _, err := imp("pbLatDepositCard000000000000").Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: fmt.Sprintf("oDeposit%d", i+1), OutRequestNo: fmt.Sprintf("d-%d", i)})
+		if err != nil || got.Code != want {
+			t.Fatalf("deposit import %d: %+v %v", i, got, err)
+		}
+	}
+	_, _, err = imp("pbLatDepositCard000000000000").Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: "oDeposit3", OutRequestNo: "d-3"})
+	apiErr(t, err, 400, "INVALID_REQUEST", "")
+
+	// 50 racing imports of one user with different numbers: exactly one membership.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, err := imp(wxpaytest.CardID).Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: "oRace", OutRequestNo: fmt.Sprintf("race-%d", i)})
+			if err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if _, ok := e.Membership(wxpaytest.CardID, "oRace"); wins != 1 || !ok {
+		t.Errorf("%d racing imports succeeded, want exactly 1", wins)
+	}
+}
+
+func TestValidationDetail(t *testing.T) {
+	t.Parallel()
+	_, c := newServer(t)
+	ctx := context.Background()
+	noVal := wxpay.WithoutValidation()
+	tests := []struct {
+		name  string
+		call  func() error
+		field string
+		loc   string
+	}{
+		{"nested array element", func() error {
+			_, _, err := c.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, &wxpay.ImportBrandUserCardByOpenIDRequest{
+				BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID, UserCardCode: "1", PickupTime: "2026-01-01T10:00:00+08:00",
+				DateInformation: wxpay.ValidDateInformation{Type: wxpay.ValidDateTypePermanent},
+				UserInformation: &wxpay.BrandUserInformationInput{CommonFieldList: []wxpay.BrandUserFormValueInput{{Name: wxpay.BrandUserFormFlagSex}, {Name: "BAD"}}},
+			}, noVal)
+			return err
+		}, "/user_information/common_field_list/1/name", "body"},
+		{"required nested field", func() error {
+			_, err := c.Chain("v3/brand/partner/card-member/user-cards/import-by-openid").Post(ctx, map[string]any{
+				"brand_id": wxpaytest.BrandID, "card_id": wxpaytest.BrandCardID, "openid": "o", "user_card_code": "1",
+				"pickup_time": "t", "date_information": map[string]any{}}, wxpay.Header("Wechatpay-Serial", wxpaytest.PublicKeyID))
+			return err
+		}, "/date_information/type", "body"},
+		{"null value", func() error {
+			_, err := c.Chain("v3/marketing/membercard-open/cards/{card_id}/permission-tokens").Post(ctx,
+				map[string]any{"activate_type": "AUTO_ACTIVATE", "outer_str": nil}, wxpay.PathParam("card_id", wxpaytest.CardID))
+			return err
+		}, "/outer_str", "body"},
+		{"wrong JSON type", func() error {
+			_, err := c.Chain("v3/marketing/membercard-open/cards/{card_id}/permission-tokens").Post(ctx,
+				map[string]any{"activate_type": "AUTO_ACTIVATE", "navigate_back_previous_page": "yes"}, wxpay.PathParam("card_id", wxpaytest.CardID))
+			return err
+		}, "/navigate_back_previous_page", "body"},
+		{"missing query parameter", func() error {
+			_, _, err := c.V3.Brand.Partner.CardMember.Cards.Get(ctx, &wxpay.ListBrandCardsRequest{}, noVal)
+			return err
+		}, "brand_id", "query"},
+		{"length in characters", func() error {
+			_, _, err := c.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &wxpay.CreateBrandPreAuthTokenRequest{
+				BrandID: "品品品品品品品品品品品品品品品品品品品品品品品品品品品品品品品品品", CardID: "c", OpenID: "o"}, noVal)
+			return err
+		}, "/brand_id", "body"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			var ae *wxpay.APIError
+			if !errors.As(err, &ae) || ae.Code != "PARAM_ERROR" || ae.Detail == nil || ae.Detail.Field != tt.field || ae.Detail.Location != tt.loc {
+				t.Fatalf("err = %v, detail %+v; want field %s in %s", err, ae, tt.field, tt.loc)
+			}
+		})
+	}
+}
+
+func TestCardTemplateLifecycle(t *testing.T) {
+	t.Parallel()
+	_, c := newServer(t)
+	ctx := context.Background()
+	brand := c.V3.Brand.Partner.CardMember.Cards
+	created, _, err := brand.Post(ctx, &wxpay.CreateBrandCardRequest{
+		BrandID: wxpaytest.BrandID, AppID: wxpaytest.AppID, CardType: wxpay.BrandCardTypeNormal, CardTitle: "金卡", CardColor: "#FFD700",
+		CardPictureURL: "https://wxpay.example/gold.png", CodeMode: wxpay.BrandCodeModeSystemAllocate, CodeType: wxpay.BrandCodeTypeQRCode,
+		Benefits: "九折", NotifyURL: "https://wxpay.example/notify", ValidDateInformation: wxpay.ValidDateInformation{Type: wxpay.ValidDateTypePermanent},
+	})
+	if err != nil || created.CardID == "" || created.CardTitle != "金卡" {
+		t.Fatalf("create: %+v %v", created, err)
+	}
+	got, _, err := brand.CardID(created.CardID).Get(ctx, &wxpay.GetBrandCardRequest{BrandID: wxpaytest.BrandID})
+	if err != nil || got.CardTitle != "金卡" || got.State != "CARD_EFFECTIVE" || got.CreateTime != "2026-01-01T10:00:00+08:00" {
+		t.Fatalf("get: %+v %v", got, err)
+	}
+	upd, _, err := brand.CardID(created.CardID).Patch(ctx, &wxpay.UpdateBrandCardRequest{BrandID: wxpaytest.BrandID, CardTitle: "白金卡"})
+	if err != nil || upd.CardTitle != "白金卡" {
+		t.Fatalf("update: %+v %v", upd, err)
+	}
+	list, _, err := brand.Get(ctx, &wxpay.ListBrandCardsRequest{BrandID: wxpaytest.BrandID})
+	if err != nil || list.TotalCount != 2 {
+		t.Fatalf("list: %+v %v", list, err)
+	}
+	if _, _, err := brand.CardID(created.CardID).Delete(ctx, &wxpay.DeleteBrandCardRequest{BrandID: wxpaytest.BrandID}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = brand.CardID(created.CardID).Get(ctx, &wxpay.GetBrandCardRequest{BrandID: wxpaytest.BrandID})
+	apiErr(t, err, 404, "RESOURCE_NOT_EXISTS", "")
+}
+
+func TestBrandUserCards(t *testing.T) {
+	t.Parallel()
+	srv, c := newServer(t)
+	ctx := context.Background()
+	req := &wxpay.ImportBrandUserCardByOpenIDRequest{BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID,
+		UserCardCode: "478515832665", PhoneNumber: "13800138000", PickupTime: "2026-01-01T10:00:00+08:00",
+		DateInformation: wxpay.ValidDateInformation{Type: wxpay.ValidDateTypePermanent}}
+	card, _, err := c.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, req)
+	if err != nil || card.UserCardCode != "478515832665" || card.UserCardState != "EFFECTIVE" {
+		t.Fatalf("%+v %v", card, err)
+	}
+	// The phone comes back encrypted for the merchant.
+	if phone, err := card.DecryptPhoneNumber(c); err != nil || phone != "13800138000" {
+		t.Errorf("phone %v %v", phone, err)
+	}
+	// Re-sending the same content is a repeat (the ciphertext differs: OAEP is randomised).
+	if again, _, err := c.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, req); err != nil || again.UserCardCode != card.UserCardCode {
+		t.Errorf("repeat: %v", err)
+	}
+	got, _, err := c.V3.Brand.Partner.CardMember.UserCards.UserCardCode("478515832665").Get(ctx, &wxpay.GetBrandUserCardRequest{
+		BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID})
+	if err != nil || got.OpenID != wxpaytest.OpenID {
+		t.Fatalf("get: %+v %v", got, err)
+	}
+	inv, _, err := c.V3.Brand.Partner.CardMember.UserCards.UserCardCode("478515832665").Invalidate.Post(ctx, &wxpay.InvalidateBrandUserCardRequest{
+		BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID, InvalidReason: "用户注销"})
+	if err != nil || inv.UserCardState != "INVALID" {
+		t.Fatalf("invalidate: %+v %v", inv, err)
+	}
+	if m, ok := srv.Emulator.Membership(wxpaytest.BrandCardID, wxpaytest.OpenID); !ok || m.State != "INVALID" {
+		t.Errorf("state %+v", m)
+	}
+}
+
+// TestEveryOperationAnswersWellFormed calls each of the spec's operations with a
+// minimal valid request and checks the answer's status and required fields.
+func TestEveryOperationAnswersWellFormed(t *testing.T) {
+	t.Parallel()
+	srv, c := newServer(t)
+	ctx := context.Background()
+	code, err := prepare(ctx, c, srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range specOperations() {
+		t.Run(op.ID, func(t *testing.T) {
+			resp, err := callMinimal(ctx, c, code, op)
+			if expected, ok := knownBusinessErrors[op.ID]; ok {
+				apiErr(t, err, expected.status, expected.code, "")
+				return
+			}
+			if err != nil {
+				t.Fatalf("%s %s: %v", op.Method, op.Path, err)
+			}
+			if resp.StatusCode != op.ResponseStatus {
+				t.Fatalf("status %d, want %d", resp.StatusCode, op.ResponseStatus)
+			}
+			if op.ResponseStatus == http.StatusOK && op.ResponseDocumented {
+				var body map[string]any
+				if err := json.Unmarshal(resp.Body, &body); err != nil {
+					t.Fatal(err)
+				}
+				if issue := checkShape(body, op.Response, ""); issue != "" {
+					t.Errorf("answer %s: %s", resp.Body, issue)
+				}
+			}
+		})
+	}
+}

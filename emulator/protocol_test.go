@@ -1,0 +1,268 @@
+package emulator_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/emulator"
+	"github.com/wxpaykit/wxpay/internal/testkeys"
+	"github.com/wxpaykit/wxpay/internal/wire"
+	"github.com/wxpaykit/wxpay/wxpaytest"
+)
+
+// rawRequest is a request built by hand, so that each part of the protocol can be broken.
+type rawRequest struct {
+	method, target, body string
+	key                  *rsa.PrivateKey
+	mchID, serial        string
+	at                   time.Time
+	nonce                string
+	header               map[string]string // overrides; "" deletes
+	alterBody            string            // sent instead of body, after signing
+	auth                 string            // replaces the Authorization header
+}
+
+func (r rawRequest) do(t *testing.T, srv *wxpaytest.Server) (*http.Response, map[string]any) {
+	t.Helper()
+	if r.key == nil {
+		r.key = testkeys.Shared().Merchant
+	}
+	if r.mchID == "" {
+		r.mchID = wxpaytest.MchID
+	}
+	if r.serial == "" {
+		r.serial = wxpaytest.MerchantSerial
+	}
+	if r.at.IsZero() {
+		r.at = srv.Now()
+	}
+	if r.nonce == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		r.nonce = strings.ToUpper(base64.RawURLEncoding.EncodeToString(b[:]))
+	}
+	ts := strconv.FormatInt(r.at.Unix(), 10)
+	d := sha256.Sum256(wire.AppendRequestMessage(nil, r.method, r.target, ts, r.nonce, []byte(r.body)))
+	sig, err := rsa.SignPKCS1v15(nil, r.key, crypto.SHA256, d[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := r.body
+	if r.alterBody != "" {
+		sent = r.alterBody
+	}
+	req, err := http.NewRequest(r.method, srv.URL+r.target, strings.NewReader(sent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "emulator-test/1")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", string(wire.AppendAuthorization(nil, wire.Authorization{
+		MchID: r.mchID, SerialNo: r.serial, NonceStr: r.nonce, Timestamp: ts, Signature: base64.StdEncoding.EncodeToString(sig)})))
+	if r.auth != "" {
+		req.Header.Set("Authorization", r.auth)
+	}
+	for k, v := range r.header {
+		switch {
+		case v == "" && k == "User-Agent":
+			req.Header.Set(k, "") // present but empty: net/http then sends none
+		case v == "":
+			req.Header.Del(k)
+		default:
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := srv.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatalf("answer is not JSON: %q", b)
+		}
+	}
+	return resp, out
+}
+
+const permissionPath = "/v3/marketing/membercard-open/cards/" + wxpaytest.CardID + "/permission-tokens"
+
+// TestRejectsBrokenRequestsAndKeepsServing: every broken request gets the
+// documented error, and a correct request right after it succeeds.
+func TestRejectsBrokenRequestsAndKeepsServing(t *testing.T) {
+	t.Parallel()
+	srv := wxpaytest.NewServer(wxpaytest.WithEmulatorOptions(emulator.WithMaxBodyBytes(4096)))
+	t.Cleanup(srv.Close)
+	good := rawRequest{method: "POST", target: permissionPath, body: `{"activate_type":"AUTO_ACTIVATE"}`}
+	replayed := good
+	replayed.nonce = "REPLAYEDNONCE0000000000000000001"
+	if resp, _ := replayed.do(t, srv); resp.StatusCode != 200 {
+		t.Fatalf("first use of the nonce: %d", resp.StatusCode)
+	}
+	tests := []struct {
+		name   string
+		req    rawRequest
+		status int
+		code   string
+		msg    string
+	}{
+		{"wrong key", rawRequest{method: "POST", target: permissionPath, body: good.body, key: testkeys.Shared().Other}, 401, "SIGN_ERROR", "错误的签名，验签失败"},
+		{"replayed nonce", replayed, 401, "SIGN_ERROR", "nonce_str"},
+		{"stale timestamp", rawRequest{method: "POST", target: permissionPath, body: good.body, at: wxpaytest.Start.Add(-301 * time.Second)}, 401, "SIGN_ERROR", "timestamp"},
+		{"future timestamp", rawRequest{method: "POST", target: permissionPath, body: good.body, at: wxpaytest.Start.Add(301 * time.Second)}, 401, "SIGN_ERROR", "timestamp"},
+		{"body changed after signing", rawRequest{method: "POST", target: permissionPath, body: good.body, alterBody: `{"activate_type":"JUMP_ACTIVATE"}`}, 401, "SIGN_ERROR", "错误的签名"},
+		{"unknown mchid", rawRequest{method: "POST", target: permissionPath, body: good.body, mchID: "1999999999"}, 401, "SIGN_ERROR", "mchid"},
+		{"unknown serial", rawRequest{method: "POST", target: permissionPath, body: good.body, serial: "ABCDEF"}, 401, "SIGN_ERROR", "serial_no"},
+		{"malformed Authorization", rawRequest{method: "POST", target: permissionPath, body: good.body, auth: "WECHATPAY2-SHA256-RSA2048 mchid=1"}, 400, "INVALID_REQUEST", "Authorization值格式错误"},
+		{"malformed JSON", rawRequest{method: "POST", target: permissionPath, body: `{"activate_type":`}, 400, "PARAM_ERROR", "JSON"},
+		{"a JSON array", rawRequest{method: "POST", target: permissionPath, body: `[1]`}, 400, "PARAM_ERROR", "JSON对象"},
+		{"oversized body", rawRequest{method: "POST", target: permissionPath, body: `{"outer_str":"` + strings.Repeat("a", 5000) + `"}`}, 400, "INVALID_REQUEST", "请求体过大"},
+		{"wrong content type", rawRequest{method: "POST", target: permissionPath, body: good.body, header: map[string]string{"Content-Type": "text/plain"}}, 400, "INVALID_REQUEST", "Content-Type"},
+		{"missing Accept", rawRequest{method: "POST", target: permissionPath, body: good.body, header: map[string]string{"Accept": ""}}, 400, "INVALID_REQUEST", "Accept或User-Agent"},
+		{"missing User-Agent", rawRequest{method: "POST", target: permissionPath, body: good.body, header: map[string]string{"User-Agent": ""}}, 400, "INVALID_REQUEST", "Accept或User-Agent"},
+		{"Accept without JSON", rawRequest{method: "POST", target: permissionPath, body: good.body, header: map[string]string{"Accept": "text/html"}}, 400, "INVALID_REQUEST", "Accept"},
+		{"unknown path", rawRequest{method: "GET", target: "/v3/nothing/here"}, 404, "RESOURCE_NOT_EXISTS", "URL不存在"},
+		{"wrong method", rawRequest{method: "GET", target: permissionPath}, 405, "INVALID_REQUEST", "请求方法"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := tt.req.do(t, srv)
+			if resp.StatusCode != tt.status || body["code"] != tt.code || !strings.Contains(body["message"].(string), tt.msg) {
+				t.Fatalf("got %d %v, want %d %s containing %q", resp.StatusCode, body, tt.status, tt.code, tt.msg)
+			}
+			if resp.Header.Get("Request-ID") == "" {
+				t.Error("no Request-ID")
+			}
+			signed := resp.Header.Get("Wechatpay-Signature") != ""
+			if tt.status == 401 && signed || tt.status == 404 && !signed {
+				t.Errorf("Wechatpay-Signature present = %v for %d", signed, tt.status)
+			}
+			if tt.name == "body changed after signing" {
+				info := body["detail"].(map[string]any)["sign_information"].(map[string]any)
+				msg := info["truncated_sign_message"].(string)
+				if int(info["sign_message_length"].(float64)) != len(msg) || !strings.HasPrefix(msg, "POST\n"+permissionPath+"\n") {
+					t.Errorf("sign_information = %v", info)
+				}
+			}
+			// The emulator keeps serving.
+			if resp, body := good.do(t, srv); resp.StatusCode != 200 || body["permission_token"] == "" {
+				t.Fatalf("a good request after %s: %d %v", tt.name, resp.StatusCode, body)
+			}
+		})
+	}
+}
+
+func TestStaleClientClockIsRejectedThroughTheClient(t *testing.T) {
+	t.Parallel()
+	srv := wxpaytest.NewServer()
+	t.Cleanup(srv.Close)
+	c, err := srv.NewClient(wxpay.WithClock(func() time.Time { return srv.Now().Add(-10 * time.Minute) }),
+		wxpay.WithClockSkew(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).PermissionTokens.Post(context.Background(),
+		&wxpay.CreateMembercardPermissionTokenRequest{ActivateType: wxpay.ActivateTypeAutoActivate})
+	var ae *wxpay.APIError
+	if !errors.As(err, &ae) || ae.StatusCode != 401 || ae.Code != "SIGN_ERROR" || ae.Detail == nil || ae.Detail.Field != "timestamp" {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestSignsInEachKeyMode(t *testing.T) {
+	t.Parallel()
+	k := testkeys.Shared()
+	tests := []struct {
+		name       string
+		opt        wxpaytest.Option
+		header     string // Wechatpay-Serial sent
+		wantSerial string
+	}{
+		{"public key", nil, "", wxpaytest.PublicKeyID},
+		{"certificate", wxpaytest.WithCertificateMode(), "", k.PlatformCertSerial},
+		{"transition, request names the public key", wxpaytest.WithTransition(), wxpaytest.PublicKeyID, wxpaytest.PublicKeyID},
+		{"transition, request names the certificate", wxpaytest.WithTransition(), k.PlatformCertSerial, k.PlatformCertSerial},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var opts []wxpaytest.Option
+			if tt.opt != nil {
+				opts = append(opts, tt.opt)
+			}
+			srv := wxpaytest.NewServer(opts...)
+			t.Cleanup(srv.Close)
+			var callOpts []wxpay.CallOption
+			if tt.header != "" {
+				callOpts = append(callOpts, wxpay.Header("Wechatpay-Serial", tt.header))
+			}
+			_, resp, err := srv.Client().V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).PermissionTokens.Post(
+				context.Background(), &wxpay.CreateMembercardPermissionTokenRequest{ActivateType: wxpay.ActivateTypeAutoActivate}, callOpts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := resp.Header.Get("Wechatpay-Serial"); got != tt.wantSerial {
+				t.Errorf("signed by %s, want %s", got, tt.wantSerial)
+			}
+		})
+	}
+}
+
+func TestCertificatesEndpoint(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, certMode := range []bool{true, false} {
+		var opts []wxpaytest.Option
+		if certMode {
+			opts = append(opts, wxpaytest.WithCertificateMode())
+		}
+		srv := wxpaytest.NewServer(opts...)
+		t.Cleanup(srv.Close)
+		certs, err := wxpay.DownloadCertificates(ctx, srv.APIv3Key(),
+			wxpay.WithMerchant(wxpaytest.MchID, wxpaytest.MerchantSerial, srv.MerchantKey()),
+			wxpay.WithBaseURL(srv.URL), wxpay.WithHTTPClient(srv.HTTPClient()), wxpay.WithClock(srv.Now))
+		if certMode {
+			if err != nil || len(certs) != 1 || certs[0].Serial != testkeys.Shared().PlatformCertSerial {
+				t.Errorf("certificate mode: %v %v", certs, err)
+			}
+			continue
+		}
+		var ae *wxpay.APIError
+		if !errors.As(err, &ae) || ae.StatusCode != 404 || ae.Code != "RESOURCE_NOT_EXISTS" {
+			t.Errorf("public-key mode: %v", err)
+		}
+	}
+}
+
+func TestNewValidatesConfiguration(t *testing.T) {
+	t.Parallel()
+	k := testkeys.Shared()
+	for name, opts := range map[string][]emulator.Option{
+		"no merchant":           {emulator.WithPublicKey(wxpaytest.PublicKeyID, k.Platform)},
+		"no key":                {emulator.WithMerchant("1", "AB", &k.Merchant.PublicKey)},
+		"bad public key id":     {emulator.WithPublicKey("5157F0", k.Platform)},
+		"cert with another key": {emulator.WithCertificate(k.PlatformCert, k.Other)},
+		"merchant serial clash": {emulator.WithMerchant("1", wxpaytest.PublicKeyID, &k.Merchant.PublicKey), emulator.WithPublicKey(wxpaytest.PublicKeyID, k.Platform)},
+		"zero window":           {emulator.WithMerchant("1", "AB", &k.Merchant.PublicKey), emulator.WithPublicKey(wxpaytest.PublicKeyID, k.Platform), emulator.WithTimestampWindow(0)},
+	} {
+		if _, err := emulator.New(opts...); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
