@@ -3,9 +3,6 @@ package emulator_test
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -392,35 +389,8 @@ func BenchmarkEmulatorUsersImport(b *testing.B) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	rate := float64(b.N) / elapsed.Seconds()
-	bound := signingBound(b)
+	bound := testkeys.SignPairsPerSecond()
 	b.ReportMetric(rate, "req/s")
 	b.ReportMetric(bound, "bound-req/s")
 	b.ReportMetric(rate/bound, "x-rsa-bound")
-}
-
-// signingBound measures how many (client + emulator) RSA-2048 signature pairs
-// per second all cores sustain.
-func signingBound(b *testing.B) float64 {
-	k := testkeys.Shared()
-	d := sha256.Sum256([]byte("bound"))
-	const pairs = 200
-	goroutines := runtime.GOMAXPROCS(0) * 2
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range goroutines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range pairs / 2 {
-				if _, err := rsa.SignPKCS1v15(nil, k.Merchant, crypto.SHA256, d[:]); err != nil {
-					b.Error(err)
-				}
-				if _, err := rsa.SignPKCS1v15(nil, k.Platform, crypto.SHA256, d[:]); err != nil {
-					b.Error(err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return float64(goroutines*pairs/2) / time.Since(start).Seconds()
 }
