@@ -172,7 +172,7 @@ func (d *demo) payrollToken() {
 	if err == nil {
 		err = resp.Decode(&t2)
 	}
-	d.show("declarative", `client.Chain("v3/payroll-card/tokens").Post(ctx, {"user_name": wxpay.Sensitive("张三"), …})`, payrollLine(&t2, err), err)
+	d.show("declarative", `client.Chain("v3/payroll-card/tokens").Post(ctx, {"user_name": wxpay.Sensitive(name), …})`, payrollLine(&t2, err), err)
 
 	t3, err := d.c.V3.PayrollCard.Tokens.PostAsync(d.ctx, req).Wait()
 	d.show("async", "client.V3.PayrollCard.Tokens.PostAsync(ctx, req).Wait()", payrollLine(t3, err), err)
