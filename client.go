@@ -113,12 +113,7 @@ func newClient(s *settings, requireKeys bool) (*Client, error) {
 	}
 	hc := s.httpClient
 	if hc == nil {
-		hc = &http.Client{
-			Timeout: DefaultTimeout,
-			// A redirected request would carry a signature for another target;
-			// surface the 3xx as an error instead of following it.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+		hc = newHTTPClient(s.timeout)
 	}
 	c := &Client{
 		mchID:     s.mchID,
@@ -529,6 +524,22 @@ func (e *TransportError) Unwrap() error { return e.Err }
 func (e *TransportError) Timeout() bool {
 	var t interface{ Timeout() bool }
 	return errors.As(e.Err, &t) && t.Timeout()
+}
+
+// newHTTPClient is the default HTTP client: bounded, no redirects, and enough
+// idle connections per host for concurrent callers (Go's default keeps 2, which
+// makes 8 concurrent calls reconnect — and redo TLS — all the time).
+func newHTTPClient(timeout time.Duration) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 64
+	return &http.Client{
+		Timeout:   timeout,
+		Transport: t,
+		// A redirected request would carry a signature for another target;
+		// surface the 3xx as an error instead of following it.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // String describes the client without its keys.

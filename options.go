@@ -44,6 +44,7 @@ type settings struct {
 	rand          io.Reader
 	skew          time.Duration
 	maxBody       int64
+	timeout       time.Duration
 	retry         RetryPolicy
 	failover      FailoverPolicy
 	backupSet     bool
@@ -57,6 +58,7 @@ func defaultSettings() *settings {
 		rand:     rand.Reader,
 		skew:     DefaultClockSkew,
 		maxBody:  DefaultMaxResponseBytes,
+		timeout:  DefaultTimeout,
 		retry:    DefaultRetryPolicy(),
 		failover: FailoverPolicy{Cooldown: DefaultFailoverCooldown},
 	}
@@ -111,6 +113,18 @@ func WithHTTPClient(hc *http.Client) Option {
 			return fmt.Errorf("%w: WithHTTPClient(nil)", ErrInvalidConfig)
 		}
 		s.httpClient = hc
+		return nil
+	}
+}
+
+// WithTimeout bounds each attempt of the client's own HTTP client (default
+// DefaultTimeout). With WithHTTPClient, set that client's Timeout instead.
+func WithTimeout(d time.Duration) Option {
+	return func(s *settings) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: timeout must be positive, got %s", ErrInvalidConfig, d)
+		}
+		s.timeout = d
 		return nil
 	}
 }

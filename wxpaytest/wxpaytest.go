@@ -166,6 +166,11 @@ func NewUnstartedServer(opts ...Option) *Server {
 func (s *Server) Start() {
 	s.hs.Start()
 	s.URL = s.hs.URL
+	// httptest's transport keeps 2 idle connections per host; concurrent tests
+	// and benchmarks would reconnect on nearly every call.
+	if t, ok := s.hs.Client().Transport.(*http.Transport); ok {
+		t.MaxIdleConnsPerHost = 64
+	}
 }
 
 // Close stops the server and the emulator's notification delivery.

@@ -158,7 +158,7 @@ func (c *connFlags) options(io IO, s settings, withPlatformKeys bool) ([]wxpay.O
 	}
 	opts := []wxpay.Option{
 		wxpay.WithMerchant(s.MchID, s.Serial, key),
-		wxpay.WithHTTPClient(newHTTPClient(c.timeout)),
+		wxpay.WithTimeout(c.timeout),
 		wxpay.WithUserAgent("wxpay-cli/" + wxpay.Version),
 	}
 	if s.BaseURL != "" {
