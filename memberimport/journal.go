@@ -21,7 +21,8 @@ import (
 //	17	ok
 //	18	rejected	obLat…	478515832665	PARAM_ERROR	OpenID有误
 //
-// Lines are appended and fsync'd in groups. A crash can lose the last group:
+// Lines are appended and fsync'd in groups (group commit). A crash can lose the
+// last group:
 // those rows are sent again, and because every row's out_request_no is derived
 // from its content the server answers them as repeats, so nothing is imported
 // twice. A torn last line (no newline) is ignored and overwritten.

@@ -351,45 +351,49 @@ func (r *run) invalid(row Row) string {
 	return ""
 }
 
-// commit journals finished rows in groups: every 256 rows or 200 ms.
+// maxBatch bounds one journal group commit.
+const maxBatch = 4096
+
+// commit journals finished rows with group commit: it takes every result that
+// is ready (up to maxBatch), appends them and fsyncs once. Under load the
+// groups grow by themselves; when rows trickle in, each is durable at once.
 func (r *run) commit(results <-chan result, cancel context.CancelCauseFunc) error {
 	batch := make([]entry, 0, 256)
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	flush := func() error {
-		if len(batch) == 0 {
+	var lastFailure error
+	take := func(res result) {
+		if res.failed != nil {
+			lastFailure = res.failed
+			if r.consecutive.Load() >= int64(r.cfg.MaxConsecutiveFailures) {
+				cancel(fmt.Errorf("%d calls in a row failed, last: %w", r.consecutive.Load(), lastFailure))
+			}
+			return
+		}
+		batch = append(batch, res.e)
+	}
+	for {
+		res, ok := <-results
+		if !ok {
 			return nil
 		}
-		err := r.journal.append(batch)
-		batch = batch[:0]
-		return err
-	}
-	var lastFailure error
-	for {
-		select {
-		case res, ok := <-results:
-			if !ok {
-				return flush()
-			}
-			if res.failed != nil {
-				lastFailure = res.failed
-				if r.consecutive.Load() >= int64(r.cfg.MaxConsecutiveFailures) {
-					cancel(fmt.Errorf("%d calls in a row failed, last: %w", r.consecutive.Load(), lastFailure))
+		take(res)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case res, ok := <-results:
+				if !ok {
+					break drain
 				}
-				continue
+				take(res)
+			default:
+				break drain
 			}
-			batch = append(batch, res.e)
-			if len(batch) == cap(batch) {
-				if err := flush(); err != nil {
-					cancel(err)
-					return err
-				}
-			}
-		case <-tick.C:
-			if err := flush(); err != nil {
+		}
+		if len(batch) > 0 {
+			if err := r.journal.append(batch); err != nil {
 				cancel(err)
 				return err
 			}
+			batch = batch[:0]
 		}
 	}
 }
