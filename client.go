@@ -234,9 +234,9 @@ type call struct {
 	query  url.Values // may be nil
 	body   any        // nil for no body; []byte / json.RawMessage are sent as they are
 	header http.Header
-	// sealedQuery: the query holds encrypted values (or the operation requires
-	// Wechatpay-Serial), so the encryption key's serial must be sent.
-	sealedQuery bool
+	// needsSerial: the query holds encrypted values, or the operation requires
+	// Wechatpay-Serial, so the encryption key's serial is sent.
+	needsSerial bool
 	// idempotent: repeating the call after an unknown outcome cannot duplicate
 	// its effect (see RetryPolicy).
 	idempotent bool
@@ -262,7 +262,7 @@ func (c *Client) do(ctx context.Context, cl *call) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	sealed = sealed || cl.sealedQuery
+	sealed = sealed || cl.needsSerial
 	header := make(http.Header, 8)
 	for k, vs := range cl.header {
 		ck := http.CanonicalHeaderKey(k)

@@ -54,7 +54,7 @@ func (c *Client) invoke(ctx context.Context, op *operation, params []string, req
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidRequest, op.id, err)
 	}
-	cl := &call{method: op.method, path: path, query: cfg.query, header: cfg.header, sealedQuery: op.encrypts,
+	cl := &call{method: op.method, path: path, query: cfg.query, header: cfg.header, needsSerial: op.encrypts,
 		idempotent: op.idempotent || cfg.idempotent}
 	if req != nil {
 		if !cfg.skipValidation {
@@ -73,7 +73,7 @@ func (c *Client) invoke(ctx context.Context, op *operation, params []string, req
 			q[k] = append(q[k], vs...)
 		}
 		cl.query = q
-		cl.sealedQuery = cl.sealedQuery || sealed
+		cl.needsSerial = cl.needsSerial || sealed
 		if op.hasBody {
 			cl.body = req
 		}
