@@ -18,9 +18,9 @@ import (
 // BenchmarkImportThroughput imports rows into an in-process emulator through the
 // real client and reports rows/s and its ratio to the CPU bound of this machine:
 // every row costs two RSA-2048 signatures (the request and the answer).
-// WXPAY_IMPORT_CONCURRENCY picks the concurrency (default 8).
+// WXPAY_IMPORT_CONCURRENCY picks the concurrency (default 16).
 func BenchmarkImportThroughput(b *testing.B) {
-	concurrency := 8
+	concurrency := 16
 	if v, err := strconv.Atoi(os.Getenv("WXPAY_IMPORT_CONCURRENCY")); err == nil {
 		concurrency = v
 	}

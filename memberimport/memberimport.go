@@ -76,7 +76,7 @@ type Config struct {
 	JournalPath string // default InputPath + ".journal"
 	RejectsPath string // default InputPath + ".rejects.csv"
 
-	Concurrency int     // calls in flight, default 8
+	Concurrency int     // calls in flight, default 16
 	QPS         float64 // calls started per second, 0 for no limit
 	// MaxConsecutiveFailures stops the run after that many temporary failures in
 	// a row (the service is down: resume later). Default 50.
@@ -138,7 +138,7 @@ func (c *Config) check() error {
 		c.RejectsPath = c.InputPath + ".rejects.csv"
 	}
 	if c.Concurrency == 0 {
-		c.Concurrency = 8
+		c.Concurrency = 16
 	}
 	if c.MaxConsecutiveFailures == 0 {
 		c.MaxConsecutiveFailures = 50

@@ -36,7 +36,7 @@ next run (exit status 6 until every row is done).`, api),
 			fs.StringVar(&cfg.InputPath, "file", "", "CSV `file` of openid[,code] rows (required)")
 			fs.StringVar(&cfg.JournalPath, "journal", "", "journal `file` (default FILE.journal)")
 			fs.StringVar(&cfg.RejectsPath, "rejects", "", "rejects `file` (default FILE.rejects.csv)")
-			fs.IntVar(&cfg.Concurrency, "concurrency", 8, "calls in flight")
+			fs.IntVar(&cfg.Concurrency, "concurrency", 16, "calls in flight")
 			fs.Float64Var(&cfg.QPS, "qps", 0, "calls started per second, 0 for no limit (brand APIs allow 5/s per service provider)")
 			return func(ctx context.Context, io IO, args []string) error {
 				if len(args) > 0 {

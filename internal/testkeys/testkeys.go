@@ -79,7 +79,7 @@ func SelfSigned(key *rsa.PrivateKey, serial *big.Int, notBefore, notAfter time.T
 func SignPairsPerSecond() float64 {
 	s := Shared()
 	d := sha256.Sum256([]byte("bound"))
-	const pairsEach = 100
+	const pairsEach = 300
 	goroutines := runtime.GOMAXPROCS(0) * 2
 	var wg sync.WaitGroup
 	start := time.Now()
