@@ -1,11 +1,11 @@
 package memberimport_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -15,45 +15,61 @@ import (
 	"github.com/wxpaykit/wxpay/wxpaytest"
 )
 
-// BenchmarkImportThroughput imports rows into an in-process emulator through the
-// real client and reports rows/s and its ratio to the CPU bound of this machine:
-// every row costs two RSA-2048 signatures (the request and the answer).
-// WXPAY_IMPORT_CONCURRENCY picks the concurrency (default 16).
+// BenchmarkImportThroughput imports b.N rows into an in-process emulator on
+// loopback through the real client (request signed, answer signed by the
+// emulator and verified) and reports rows/s and its ratio to the CPU bound of
+// this machine: every row costs two RSA-2048 signatures, so the bound is the
+// number of signature pairs per second all cores sustain. The target is
+// x-cpu-bound ≥ 0.8. One sub-benchmark per concurrency, to pick the best:
+//
+//	go test -run '^$' -bench ImportThroughput -benchtime 3000x ./memberimport/
 func BenchmarkImportThroughput(b *testing.B) {
-	concurrency := 16
-	if v, err := strconv.Atoi(os.Getenv("WXPAY_IMPORT_CONCURRENCY")); err == nil {
-		concurrency = v
+	for _, c := range []int{4, 8, 16, 32} {
+		b.Run(fmt.Sprintf("concurrency=%d", c), func(b *testing.B) { benchmarkImport(b, c) })
 	}
+}
+
+func benchmarkImport(b *testing.B, concurrency int) {
 	rows := b.N
 	srv := wxpaytest.NewServer(wxpaytest.WithRealClock())
 	defer srv.Close()
-	users := make([]emulator.User, rows)
 	input := filepath.Join(b.TempDir(), "members.csv")
 	f, err := os.Create(input)
 	if err != nil {
 		b.Fatal(err)
 	}
+	w := bufio.NewWriter(f)
+	users := make([]emulator.User, rows)
 	for i := range users {
-		users[i] = emulator.User{OpenID: fmt.Sprintf("oThroughput%08d", i)}
-		fmt.Fprintln(f, users[i].OpenID)
+		users[i] = emulator.User{OpenID: fmt.Sprintf("oThroughput%08d", i), AppID: wxpaytest.AppID}
+		fmt.Fprintln(w, users[i].OpenID)
 	}
-	f.Close()
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
 	srv.Emulator.AddUser(users...)
 	c, err := srv.NewClient()
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The bound is measured next to the import, before and after, and the
+	// higher figure kept: the machine may be shared, and a bound measured in a
+	// quiet moment makes the ratio conservative.
+	bound := testkeys.SignPairsPerSecond()
 	b.ResetTimer()
 	start := time.Now()
 	sum, err := memberimport.Run(context.Background(), memberimport.Config{
 		Client: c, Kind: memberimport.Membercard, CardID: wxpaytest.CardID, InputPath: input, Concurrency: concurrency})
 	elapsed := time.Since(start)
 	b.StopTimer()
-	if err != nil || sum.Imported != int64(rows) {
+	if err != nil || sum.Imported != int64(rows) || len(srv.Emulator.Memberships(wxpaytest.CardID)) != rows {
 		b.Fatalf("%+v %v", sum, err)
 	}
+	bound = max(bound, testkeys.SignPairsPerSecond())
 	rate := float64(rows) / elapsed.Seconds()
-	bound := testkeys.SignPairsPerSecond()
 	b.ReportMetric(rate, "rows/s")
 	b.ReportMetric(bound, "bound-rows/s")
 	b.ReportMetric(rate/bound, "x-cpu-bound")

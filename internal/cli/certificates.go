@@ -32,11 +32,11 @@ certificate is obtained. Merchants in public-key mode get 404 RESOURCE_NOT_EXIST
 				if err != nil {
 					return err
 				}
-				key, err := s.apiV3Key()
+				opts, err := conn.options(io, s, false) // names missing merchant settings first
 				if err != nil {
 					return err
 				}
-				opts, err := conn.options(io, s, false)
+				key, err := s.apiV3Key()
 				if err != nil {
 					return err
 				}

@@ -2,6 +2,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -88,20 +89,23 @@ func Run(ctx context.Context, args []string, io IO) error {
 		return nil
 	}
 	fs := flag.NewFlagSet(strings.Join(path, " "), flag.ContinueOnError)
-	fs.SetOutput(io.Stderr)
-	fs.Usage = func() { printHelp(io.Stderr, cmd, path); fmt.Fprintln(io.Stderr, "\nFlags:"); fs.PrintDefaults() }
+	fs.Usage = func() { printHelp(fs.Output(), cmd, path); printFlags(fs) }
 	run := cmd.setup(fs)
-	if err := fs.Parse(interleaved(fs, rest)); err != nil {
+	// Parse calls Usage itself, for -h as for a bad flag: hold what it prints
+	// until we know whether it belongs on stdout (help asked for) or stderr.
+	var parseOut bytes.Buffer
+	fs.SetOutput(&parseOut)
+	err := fs.Parse(interleaved(fs, rest))
+	fs.SetOutput(io.Stderr)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(io.Stdout)
-			printHelp(io.Stdout, cmd, path)
-			fmt.Fprintln(io.Stdout, "\nFlags:")
-			fs.PrintDefaults()
-			return nil
+			_, err := io.Stdout.Write(parseOut.Bytes())
+			return err
 		}
+		_, _ = io.Stderr.Write(parseOut.Bytes())
 		return usageError{err.Error()}
 	}
-	err := run(ctx, io, fs.Args())
+	err = run(ctx, io, fs.Args())
 	var ue usageError
 	if errors.As(err, &ue) {
 		fs.Usage()
@@ -139,6 +143,16 @@ func interleaved(fs *flag.FlagSet, args []string) []string {
 		pos = append(pos, a)
 	}
 	return append(flags, pos...)
+}
+
+// printFlags lists the flags of fs, if it has any, on fs.Output().
+func printFlags(fs *flag.FlagSet) {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		fmt.Fprintln(fs.Output(), "\nFlags:")
+		fs.PrintDefaults()
+	}
 }
 
 func find(cmds []*command, name string) *command {

@@ -9,9 +9,12 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +23,7 @@ import (
 	"github.com/wxpaykit/wxpay/emulator"
 	"github.com/wxpaykit/wxpay/internal/cli"
 	"github.com/wxpaykit/wxpay/internal/testkeys"
+	"github.com/wxpaykit/wxpay/memberimport"
 )
 
 // sandbox serves an emulator on loopback and returns its wxpay.json.
@@ -61,8 +65,9 @@ func TestCall(t *testing.T) {
 	sb, cfg := sandbox(t)
 	card := emulator.DemoCardID
 	reqFile := filepath.Join(t.TempDir(), "payroll.json")
-	if err := os.WriteFile(reqFile, []byte(`{"openid":"`+emulator.DemoOpenID+`","sub_mchid":"`+emulator.DemoSubMchID+
-		`","sub_appid":"`+emulator.DemoSubAppID+`","user_name":"张三","id_card_number":"110101199003077777"}`), 0o600); err != nil {
+	reqBody := []byte(`{"openid":"` + emulator.DemoOpenID + `","sub_mchid":"` + emulator.DemoSubMchID +
+		`","sub_appid":"` + emulator.DemoSubAppID + `","user_name":"张三","id_card_number":"110101199003077777"}`)
+	if err := os.WriteFile(reqFile, reqBody, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -80,15 +85,26 @@ func TestCall(t *testing.T) {
 			args: []string{"call", "-i", "POST", "/v3/marketing/membercard-open/cards/{card_id}/permission-tokens", "--path", "card_id=" + card,
 				"--json", `{"activate_type":"AUTO_ACTIVATE"}`, "--config", cfg},
 			out: []string{"HTTP 200 OK\n", "Wechatpay-Serial: " + sb.PublicKeyID, `"permission_token": "pt_`}},
-		{name: "PATCH from stdin, then GET it back", stdin: `{"notify_url":"https://shop.example/notify"}`,
-			args: []string{"call", "PATCH", "/v3/marketing/membercard-open/callback", "--json", "-", "--config", cfg},
-			out:  []string{`"notify_url": "https://shop.example/notify"`}},
 		{name: "encrypted fields from a file",
 			args: []string{"call", "POST", "/v3/payroll-card/tokens", "--json", "@" + reqFile, "--encrypt", "/user_name", "--encrypt", "/id_card_number", "--config", cfg, "-v"},
 			out:  []string{`"expires_in": 1800`}},
-		{name: "query parameter and extra header",
-			args: []string{"call", "GET", "/v3/brand/partner/card-member/cards", "--query", "brand_id=" + emulator.DemoBrandID, "--header", "X-Trace: t1", "--config", cfg},
+		{name: "encrypted fields from stdin", stdin: string(reqBody),
+			args: []string{"call", "POST", "/v3/payroll-card/tokens", "--json", "-", "--encrypt", "/user_name", "--encrypt", "/id_card_number", "--config", cfg},
+			out:  []string{`"expires_in": 1800`}},
+		{name: "query parameter",
+			args: []string{"call", "GET", "/v3/brand/partner/card-member/cards", "--query", "brand_id=" + emulator.DemoBrandID, "--config", cfg},
 			out:  []string{`"total_count": 1`}},
+		{name: "query parameter naming another brand",
+			args: []string{"call", "GET", "/v3/brand/partner/card-member/cards", "--query", "brand_id=1999", "--config", cfg},
+			out:  []string{`"total_count": 0`}},
+		{name: "extra header is sent (a Wechatpay-Serial the service does not know)",
+			args: []string{"call", "POST", "/v3/payroll-card/tokens", "--json", "@" + reqFile,
+				"--header", "Wechatpay-Serial: PUB_KEY_ID_0000000000000000000000000099", "--config", cfg},
+			code: 3, err: []string{"wxpay: 400 PARAM_ERROR: Wechatpay-Serial无效", "value:    PUB_KEY_ID_0000000000000000000000000099", "location: header"}},
+		{name: "a hand-set Wechatpay-Serial that contradicts --encrypt is refused locally, exit 1",
+			args: []string{"call", "POST", "/v3/payroll-card/tokens", "--json", "@" + reqFile, "--encrypt", "/user_name", "--encrypt", "/id_card_number",
+				"--header", "Wechatpay-Serial: PUB_KEY_ID_0000000000000000000000000099", "--config", cfg},
+			code: 1, err: []string{"was set by hand"}},
 		{name: "an API error is shown readably, exit 3",
 			args: []string{"call", "POST", "/v3/marketing/membercard-open/cards/{card_id}/users/import", "--path", "card_id=" + card,
 				"--json", `{"openid":"oUnknown","out_request_no":"cli-1"}`, "--config", cfg},
@@ -130,6 +146,65 @@ func TestCall(t *testing.T) {
 	}
 }
 
+// TestCallOutput pins the exact output: indented JSON on stdout, and with -i the
+// status line and the sorted headers before it.
+func TestCallOutput(t *testing.T) {
+	t.Parallel()
+	sb, cfg := sandbox(t)
+	body := "{\n  \"mchid\": \"" + sb.MchID + "\",\n  \"notify_url\": \"https://shop.example/notify\"\n}\n"
+
+	r := run(t, nil, `{"notify_url":"https://shop.example/notify"}`, "call", "PATCH", "/v3/marketing/membercard-open/callback", "--json", "-", "--config", cfg)
+	if r.code != 0 || r.stdout != body || r.stderr != "" {
+		t.Fatalf("PATCH: exit %d\nstdout %q\nwant   %q\nstderr %q", r.code, r.stdout, body, r.stderr)
+	}
+	r = run(t, nil, "", "call", "get", "/v3/marketing/membercard-open/callback", "--config", cfg)
+	if r.code != 0 || r.stdout != body {
+		t.Fatalf("GET: exit %d\nstdout %q\nwant   %q", r.code, r.stdout, body)
+	}
+
+	r = run(t, nil, "", "call", "-i", "GET", "/v3/marketing/membercard-open/callback", "--config", cfg)
+	head, gotBody, ok := strings.Cut(r.stdout, "\n\n")
+	if r.code != 0 || !ok || gotBody != body {
+		t.Fatalf("-i: exit %d, stdout %q", r.code, r.stdout)
+	}
+	lines := strings.Split(head, "\n")
+	if lines[0] != "HTTP 200 OK" {
+		t.Errorf("status line %q", lines[0])
+	}
+	var names []string
+	for _, l := range lines[1:] {
+		name, value, ok := strings.Cut(l, ": ")
+		if !ok || value == "" {
+			t.Errorf("header line %q", l)
+		}
+		names = append(names, name)
+	}
+	if !slices.IsSorted(names) {
+		t.Errorf("headers not sorted: %q", names)
+	}
+	for _, h := range []string{"Request-Id", "Wechatpay-Nonce", "Wechatpay-Serial", "Wechatpay-Signature", "Wechatpay-Timestamp"} {
+		if !slices.Contains(names, h) {
+			t.Errorf("-i lacks %s: %q", h, names)
+		}
+	}
+
+	// 204: no body, so nothing on stdout; with -i only the status and headers.
+	r = run(t, nil, "", "call", "DELETE", "/v3/marketing/membercard-open/cards/{card_id}", "--path", "card_id="+emulator.DemoRealTimeCardID, "--config", cfg)
+	if r.code != 0 || r.stdout != "" {
+		t.Errorf("DELETE: %+v", r)
+	}
+	r = run(t, nil, "", "call", "-i", "DELETE", "/v3/marketing/membercard-open/cards/{card_id}", "--path", "card_id="+emulator.DemoCardID, "--config", cfg)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "HTTP 204 No Content\n") || !strings.HasSuffix(r.stdout, "\n\n") || strings.Contains(r.stdout, "{") {
+		t.Errorf("DELETE -i: %+v", r)
+	}
+	// The card is gone: the API error names the request.
+	r = run(t, nil, "", "call", "GET", "/v3/marketing/membercard-open/cards/{card_id}", "--path", "card_id="+emulator.DemoCardID, "--config", cfg)
+	if r.code != cli.ExitRejected || r.stdout != "" || !strings.HasPrefix(r.stderr, "wxpay: 400 INVALID_REQUEST: ") ||
+		!strings.Contains(r.stderr, "request:  GET /v3/marketing/membercard-open/cards/"+emulator.DemoCardID+" (Request-ID ") {
+		t.Errorf("GET deleted card: %+v", r)
+	}
+}
+
 func TestCallUnavailableExit4(t *testing.T) {
 	t.Parallel()
 	sb, cfg := sandbox(t)
@@ -166,6 +241,36 @@ func TestConfigPrecedence(t *testing.T) {
 	_ = json.Unmarshal(b, &file)
 	if r := run(t, env, "", append(args, "--base-url", file.BaseURL)...); r.code != 0 {
 		t.Fatalf("flag base URL should win: %+v", r)
+	}
+	// The same order for the merchant ID: a wrong one in the environment beats the
+	// file (the emulator refuses the signature), the right one as a flag beats that.
+	env = map[string]string{"WXPAY_CONFIG": cfg, "WXPAY_MCHID": "1900009999"}
+	if r := run(t, env, "", args...); r.code != cli.ExitRejected {
+		t.Fatalf("env mchid should win: %+v", r)
+	}
+	if r := run(t, env, "", append(args, "--mchid", emulator.DemoMchID)...); r.code != 0 {
+		t.Fatalf("flag mchid should win: %+v", r)
+	}
+	// --config beats WXPAY_CONFIG.
+	if r := run(t, map[string]string{"WXPAY_CONFIG": filepath.Join(t.TempDir(), "absent.json")}, "", append(args, "--config", cfg)...); r.code != 0 {
+		t.Fatalf("--config should win over WXPAY_CONFIG: %+v", r)
+	}
+	// The key paths in the file are relative, and resolve against the file's
+	// directory, not the working directory (the test runs in the package's).
+	var paths struct {
+		PrivateKey string `json:"private_key_file"`
+		PublicKey  string `json:"public_key_file"`
+	}
+	_ = json.Unmarshal(b, &paths)
+	if filepath.IsAbs(paths.PrivateKey) || filepath.IsAbs(paths.PublicKey) || paths.PrivateKey == "" {
+		t.Fatalf("the sandbox config should use relative key paths: %+v", paths)
+	}
+	if _, err := os.Stat(paths.PrivateKey); err == nil {
+		t.Fatalf("%s exists in the working directory: the test proves nothing", paths.PrivateKey)
+	}
+	// A relative path given as a flag is relative to the working directory.
+	if r := run(t, nil, "", append(args, "--config", cfg, "--private-key", paths.PrivateKey)...); r.code != 1 || !strings.Contains(r.stderr, paths.PrivateKey) {
+		t.Fatalf("--private-key relative to the working directory: %+v", r)
 	}
 	// An unknown key in the config file is an error, not ignored.
 	bad := filepath.Join(t.TempDir(), "bad.json")
@@ -208,16 +313,50 @@ func certificateMerchant(t *testing.T, certMode bool) string {
 	return filepath.Join(dir, "wxpay.json")
 }
 
+func TestCertificatesDownloadNeedsTheAPIv3Key(t *testing.T) {
+	t.Parallel()
+	cfg := certificateMerchant(t, true)
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "apiv3_key_file")
+	b, _ = json.Marshal(m)
+	if err := os.WriteFile(cfg, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, "", "certificates", "download", "--config", cfg, "--out", t.TempDir())
+	if r.code != cli.ExitFailure || !strings.Contains(r.stderr, "no APIv3 key: set --apiv3-key-file, WXPAY_APIV3_KEY_FILE or WXPAY_APIV3_KEY") {
+		t.Errorf("%+v", r)
+	}
+}
+
 func TestCertificatesDownload(t *testing.T) {
 	t.Parallel()
 	out := t.TempDir()
 	r := run(t, nil, "", "certificates", "download", "--config", certificateMerchant(t, true), "--out", out)
 	serial := testkeys.Shared().PlatformCertSerial
-	if r.code != 0 || !strings.Contains(r.stdout, "SERIAL") || !strings.Contains(r.stdout, serial) {
+	want := testkeys.Shared().PlatformCert
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if r.code != 0 || len(lines) != 2 || !slices.Equal(strings.Fields(lines[0]), []string{"SERIAL", "EFFECTIVE", "EXPIRES", "FILE"}) {
 		t.Fatalf("%+v", r)
 	}
-	cert, err := wxpay.LoadCertificateFile(filepath.Join(out, "wechatpay_"+serial+".pem"))
-	if err != nil || !cert.Equal(testkeys.Shared().PlatformCert) {
+	// One row: serial, validity, file.
+	row := strings.Fields(lines[1])
+	if len(row) != 4 || row[0] != serial || row[3] != filepath.Join(out, "wechatpay_"+serial+".pem") {
+		t.Fatalf("row %q", row)
+	}
+	for i, want := range []time.Time{want.NotBefore, want.NotAfter} {
+		if got, err := time.Parse(time.RFC3339, row[1+i]); err != nil || !got.Equal(want) {
+			t.Errorf("validity column %d: %q, want %s", 1+i, row[1+i], want)
+		}
+	}
+	cert, err := wxpay.LoadCertificateFile(row[3])
+	if err != nil || !cert.Equal(want) {
 		t.Errorf("written certificate: %v", err)
 	}
 	// The downloaded certificate then serves as the platform key.
@@ -253,83 +392,255 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-func TestEmulatorCommand(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	users := filepath.Join(dir, "users.csv")
-	_ = os.WriteFile(users, []byte("openid\noCLIUser1\noCLIUser2\n"), 0o600)
+// startEmulatorCommand runs `wxpay emulator` in-process until the returned stop
+// is called; stop returns the rest of the command's output and its error.
+func startEmulatorCommand(t *testing.T, args ...string) (header []string, base string, stop func() (string, error)) {
+	t.Helper()
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- cli.Run(ctx, []string{"emulator", "--addr", "127.0.0.1:0", "--dir", filepath.Join(dir, "emu"), "--users", users},
-			cli.IO{Stdout: pw, Stderr: io.Discard, Getenv: func(string) string { return "" }})
+		done <- cli.Run(ctx, append([]string{"emulator", "--addr", "127.0.0.1:0"}, args...),
+			cli.IO{Stdout: pw, Stderr: pw, Getenv: func(string) string { return "" }})
 		pw.Close()
 	}()
 	lines := bufio.NewScanner(pr)
-	var base string
 	for lines.Scan() {
-		if strings.HasPrefix(lines.Text(), "registered 2 users") {
-			continue
-		}
+		header = append(header, lines.Text())
 		if u, ok := strings.CutPrefix(lines.Text(), "wxpay emulator listening on "); ok {
 			base = u
 			break
 		}
 	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	if base == "" {
+	rest := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(pr)
+		rest <- string(b)
+	}()
+	stop = func() (string, error) {
 		cancel()
-		t.Fatalf("no listening line: %v", <-done)
-	}
-	cfg := filepath.Join(dir, "emu", "wxpay.json")
-	r := run(t, nil, "", "call", "POST", "/v3/marketing/membercard-open/cards/{card_id}/users/import", "--path", "card_id="+emulator.DemoCardID,
-		"--json", `{"openid":"oCLIUser2","out_request_no":"emu-cmd-1"}`, "--config", cfg)
-	if r.code != 0 || !strings.Contains(r.stdout, `"code": "`) {
-		t.Errorf("call against the emulator command: %+v", r)
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("emulator stopped with %v", err)
+		// The command shuts its server down within 5 s; this bounds a hang.
+		select {
+		case err := <-done:
+			return <-rest, err
+		case <-time.After(30 * time.Second):
+			t.Fatal("the emulator command did not stop on cancel")
+			return "", nil
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the emulator did not stop on cancel")
 	}
+	if base == "" {
+		out, err := stop()
+		t.Fatalf("no listening line: %v\n%s%s", err, strings.Join(header, "\n"), out)
+	}
+	return header, base, stop
+}
+
+func TestEmulatorCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	emuDir := filepath.Join(dir, "emu")
+	users := filepath.Join(dir, "users.csv")
+	if err := os.WriteFile(users, []byte("openid\noCLIUser1\noCLIUser2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	header, base, stop := startEmulatorCommand(t, "--dir", emuDir, "--users", users)
+	if header[0] != "registered 2 users from "+users {
+		t.Errorf("first line %q", header[0])
+	}
+	cfg := filepath.Join(emuDir, "wxpay.json")
+	var file struct {
+		BaseURL string `json:"base_url"`
+	}
+	if b, err := os.ReadFile(cfg); err != nil || json.Unmarshal(b, &file) != nil || file.BaseURL != base {
+		t.Errorf("wxpay.json points at %q, the emulator listens on %q (%v)", file.BaseURL, base, err)
+	}
+	importUser := func(openid string) result {
+		return run(t, nil, "", "call", "POST", "/v3/marketing/membercard-open/cards/{card_id}/users/import", "--path", "card_id="+emulator.DemoCardID,
+			"--json", `{"openid":"`+openid+`","out_request_no":"emu-cmd-`+openid+`"}`, "--config", cfg)
+	}
+	if r := importUser("oCLIUser2"); r.code != 0 || !strings.Contains(r.stdout, `"code": "`) {
+		t.Errorf("a user from --users: %+v", r)
+	}
+	if r := importUser("oCLIUser3"); r.code != cli.ExitRejected || !strings.Contains(r.stderr, "PARAM_ERROR") {
+		t.Errorf("a user not in --users: %+v", r)
+	}
+	// The admin endpoint of the running emulator sees the membership.
+	resp, err := http.Get(base + "/_emulator/memberships?card_id=" + emulator.DemoCardID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state struct{ Count int }
+	if err := json.NewDecoder(resp.Body).Decode(&state); err != nil || state.Count != 1 {
+		t.Errorf("memberships: %+v %v", state, err)
+	}
+	resp.Body.Close()
+	if out, err := stop(); err != nil || out != "emulator stopped\n" {
+		t.Errorf("emulator stopped with %v, output %q", err, out)
+	}
+	keys := map[string][]byte{}
 	for _, f := range []string{"apiclient_key.pem", "pub_key.pem", "apiv3.key", "merchant.json", "wxpay.json", "emulator_key.pem"} {
-		if _, err := os.Stat(filepath.Join(dir, "emu", f)); err != nil {
+		b, err := os.ReadFile(filepath.Join(emuDir, f))
+		if err != nil || len(b) == 0 {
 			t.Errorf("%s: %v", f, err)
+		}
+		keys[f] = b
+	}
+
+	// A second run reuses the key set: the same keys, a config for the new address.
+	_, base2, stop2 := startEmulatorCommand(t, "--dir", emuDir)
+	for f, b := range keys {
+		if now, _ := os.ReadFile(filepath.Join(emuDir, f)); f != "wxpay.json" && !bytes.Equal(now, b) {
+			t.Errorf("%s changed on the second run", f)
+		}
+	}
+	if r := run(t, nil, "", "call", "GET", "/v3/marketing/membercard-open/cards/{card_id}", "--path", "card_id="+emulator.DemoCardID,
+		"--config", cfg); r.code != 0 {
+		t.Errorf("call against the second run at %s: %+v", base2, r)
+	}
+	if _, err := stop2(); err != nil {
+		t.Errorf("second run: %v", err)
+	}
+	// An address in use is an error, exit 1.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if r := run(t, nil, "", "emulator", "--addr", ln.Addr().String(), "--dir", emuDir); r.code != cli.ExitFailure || !strings.Contains(r.stderr, "address already in use") {
+		t.Errorf("address in use: %+v", r)
+	}
+}
+
+// TestHelpOfEveryCommand walks the command tree through the help output itself
+// (the Commands: section of each group), so that a command added later is
+// covered without touching the test.
+func TestHelpOfEveryCommand(t *testing.T) {
+	t.Parallel()
+	var visited []string
+	var walk func(path []string)
+	walk = func(path []string) {
+		name := strings.Join(append([]string{"wxpay"}, path...), " ")
+		visited = append(visited, name)
+		r := run(t, nil, "", append(slices.Clone(path), "--help")...)
+		if r.code != 0 || r.stderr != "" {
+			t.Errorf("%s --help: exit %d, stderr %q", name, r.code, r.stderr)
+		}
+		first, _, _ := strings.Cut(r.stdout, "\n")
+		if short, ok := strings.CutPrefix(first, name+" — "); !ok || len(short) < 10 {
+			t.Errorf("%s --help: first line %q, want the command and its description", name, first)
+		}
+		if !strings.Contains(r.stdout, "\nUsage:\n  "+name) {
+			t.Errorf("%s --help: no usage:\n%s", name, r.stdout)
+		}
+		// -h says the same.
+		if h := run(t, nil, "", append(slices.Clone(path), "-h")...); h.code != 0 || h.stdout != r.stdout {
+			t.Errorf("%s -h differs from --help:\n%s", name, h.stdout)
+		}
+		if _, cmds, ok := strings.Cut(r.stdout, "\nCommands:\n"); ok {
+			// A group: the bare group prints the same help, and every command listed is walked.
+			if bare := run(t, nil, "", path...); bare.code != 0 || bare.stdout != r.stdout {
+				t.Errorf("%s without a command: %+v", name, bare)
+			}
+			cmds, _, _ = strings.Cut(cmds, "\n\n")
+			for _, line := range strings.Split(cmds, "\n") {
+				f := strings.Fields(line)
+				if len(f) < 2 {
+					t.Errorf("%s --help: command line %q has no description", name, line)
+					continue
+				}
+				walk(append(slices.Clone(path), f[0]))
+			}
+			return
+		}
+		// A command: its flags, each described; no empty Flags: heading.
+		_, flags, hasFlags := strings.Cut(r.stdout, "\nFlags:\n")
+		var names []string
+		for _, line := range strings.Split(flags, "\n") {
+			if f, ok := strings.CutPrefix(line, "  -"); ok {
+				names = append(names, strings.Fields(f)[0])
+			}
+		}
+		if hasFlags && len(names) == 0 || strings.HasSuffix(r.stdout, "Flags:\n") {
+			t.Errorf("%s --help: a Flags: heading with no flags:\n%s", name, r.stdout)
+		}
+		if slices.Contains(names, "mchid") != strings.Contains(r.stdout, "Connection settings") {
+			t.Errorf("%s --help: connection flags and their explanation go together:\n%s", name, r.stdout)
+		}
+	}
+	walk(nil)
+	want := []string{"wxpay", "wxpay demo", "wxpay emulator", "wxpay call", "wxpay certificates", "wxpay certificates download",
+		"wxpay membercard", "wxpay membercard import", "wxpay brand", "wxpay brand import", "wxpay version"}
+	for _, w := range want {
+		if !slices.Contains(visited, w) {
+			t.Errorf("the walk did not reach %q (visited %q)", w, visited)
+		}
+	}
+	// The root help ends with the exit codes; a command's help shows what it needs.
+	if r := run(t, nil, "", "--help"); !strings.Contains(r.stdout, "Exit status: 0 ok, 1 error, 2 usage, 3 request rejected") {
+		t.Errorf("wxpay --help lacks the exit codes:\n%s", r.stdout)
+	}
+	for cmd, wants := range map[string][]string{
+		"call":                  {"-encrypt", "-json", "-path", "-query", "-header", "JSON Pointer", "Examples:"},
+		"certificates download": {"-out", "wechatpay_<serial>.pem", "RESOURCE_NOT_EXISTS"},
+		"membercard import":     {"-card-id", "-file", "-journal", "-rejects", "-concurrency", "-qps", "users/import", "exit status 6"},
+		"brand import":          {"-brand-id", "import-by-openid"},
+		"emulator":              {"-addr", "-dir", "-users", "wxpay.json"},
+	} {
+		r := run(t, nil, "", append(strings.Fields(cmd), "--help")...)
+		for _, w := range wants {
+			if !strings.Contains(r.stdout, w) {
+				t.Errorf("wxpay %s --help lacks %q", cmd, w)
+			}
 		}
 	}
 }
 
-func TestHelpOfEveryCommand(t *testing.T) {
+func TestUsageErrors(t *testing.T) {
 	t.Parallel()
-	paths := [][]string{{}, {"demo"}, {"emulator"}, {"call"}, {"certificates"}, {"certificates", "download"},
-		{"membercard"}, {"membercard", "import"}, {"brand"}, {"brand", "import"}, {"version"}}
-	for _, p := range paths {
-		r := run(t, nil, "", append(append([]string(nil), p...), "--help")...)
-		name := strings.Join(append([]string{"wxpay"}, p...), " ")
-		if r.code != 0 || !strings.Contains(r.stdout, name+" — ") || !strings.Contains(r.stdout, "Usage:\n  "+name) {
-			t.Errorf("%s --help: %+v", name, r)
+	in, apiKey := filepath.Join(t.TempDir(), "members.csv"), filepath.Join(t.TempDir(), "apiv3.key")
+	if err := os.WriteFile(in, []byte("openid\no1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(apiKey, []byte("usageErrorsAPIv3Key0123456789abc\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		code int
+		err  string
+	}{
+		{[]string{"frobnicate"}, cli.ExitUsage, `wxpay: unknown command "frobnicate"`},
+		{[]string{"membercard", "export"}, cli.ExitUsage, `wxpay: unknown command "export"`},
+		{[]string{"call", "--nope", "GET", "/v3/x"}, cli.ExitUsage, "flag provided but not defined: -nope"},
+		{[]string{"call", "GET", "/v3/x", "--timeout", "soon"}, cli.ExitUsage, `invalid value "soon" for flag -timeout`},
+		{[]string{"version", "extra"}, cli.ExitOK, ""},
+		{[]string{"emulator", "extra"}, cli.ExitUsage, `unexpected arguments ["extra"]`},
+		{[]string{"certificates", "download", "extra"}, cli.ExitUsage, `unexpected arguments ["extra"]`},
+		// Missing merchant settings are named first, then a missing APIv3 key.
+		{[]string{"certificates", "download"}, cli.ExitFailure, "missing --mchid, --serial, --private-key"},
+		{[]string{"certificates", "download", "--apiv3-key-file", apiKey}, cli.ExitFailure, "missing --mchid, --serial, --private-key"},
+		{[]string{"membercard", "import"}, cli.ExitUsage, "--card-id and --file are required"},
+		{[]string{"membercard", "import", "--file", in}, cli.ExitUsage, "--card-id and --file are required"},
+		{[]string{"membercard", "import", "--card-id", "pbLat"}, cli.ExitUsage, "--card-id and --file are required"},
+		{[]string{"brand", "import", "--card-id", "pbLat", "--file", in}, cli.ExitUsage, "--brand-id for brand imports"},
+		{[]string{"membercard", "import", "--card-id", "pbLat", "--file", in, "extra"}, cli.ExitUsage, `unexpected arguments ["extra"]`},
+		{[]string{"membercard", "import", "--card-id", "pbLat", "--file", in, "--concurrency", "many"}, cli.ExitUsage, `invalid value "many" for flag -concurrency`},
+		{[]string{"membercard", "import", "--card-id", "pbLat", "--file", in}, cli.ExitFailure, "missing --mchid, --serial, --private-key"},
+		{[]string{"brand", "import", "--brand-id", "1004", "--card-id", "pbLat", "--file", in, "--config", filepath.Join(t.TempDir(), "absent.json")},
+			cli.ExitFailure, "absent.json: no such file"},
+	}
+	for _, tt := range tests {
+		r := run(t, nil, "", tt.args...)
+		if r.code != tt.code || !strings.Contains(r.stderr, tt.err) || r.stdout != "" && tt.code != 0 {
+			t.Errorf("wxpay %s: exit %d (want %d)\nstdout %q\nstderr %q (want %q)", strings.Join(tt.args, " "), r.code, tt.code, r.stdout, r.stderr, tt.err)
 		}
-		leaf := len(p) > 0 && p[0] != "certificates" && p[0] != "membercard" && p[0] != "brand" || len(p) == 2
-		if leaf && !strings.Contains(r.stdout, "Flags:") && p[0] != "version" && p[0] != "demo" {
-			t.Errorf("%s --help lists no flags", name)
+		// A usage error shows the usage of the command, on stderr.
+		if tt.code == cli.ExitUsage && !strings.Contains(r.stderr, "Usage:\n  wxpay") {
+			t.Errorf("wxpay %s: no usage on stderr:\n%s", strings.Join(tt.args, " "), r.stderr)
 		}
 	}
-	if r := run(t, nil, "", "call", "--help"); !strings.Contains(r.stdout, "--encrypt") && !strings.Contains(r.stdout, "-encrypt") {
-		t.Errorf("call --help: %s", r.stdout)
-	}
-	if r := run(t, nil, "", "frobnicate"); r.code != cli.ExitUsage || !strings.Contains(r.stderr, `unknown command "frobnicate"`) {
-		t.Errorf("unknown command: %+v", r)
-	}
-	if r := run(t, nil, "", "version"); r.code != 0 || !strings.HasPrefix(r.stdout, "wxpay ") {
+	if r := run(t, nil, "", "version"); r.code != 0 || r.stdout != "wxpay "+wxpay.Version+"\n" {
 		t.Errorf("version: %+v", r)
-	}
-	if r := run(t, nil, "", "membercard", "import", "--file", "x.csv"); r.code != cli.ExitUsage || !strings.Contains(r.stderr, "--card-id and --file are required") {
-		t.Errorf("import usage: %+v", r)
 	}
 }
 
@@ -366,5 +677,89 @@ func TestImportCommand(t *testing.T) {
 	r = run(t, nil, "", args...)
 	if r.code != 0 || !strings.Contains(r.stdout, "imported 0, already done 40, rejected 4") {
 		t.Errorf("second run: %+v", r)
+	}
+}
+
+// TestImportCommandAfterOutage: rows that fail temporarily leave the import
+// incomplete (exit 6) and are sent again by the next run, with the same
+// out_request_no, so a call that was committed but never answered is not
+// imported twice.
+func TestImportCommandAfterOutage(t *testing.T) {
+	t.Parallel()
+	sb, cfg := sandbox(t)
+	var csv strings.Builder
+	for i := range 12 {
+		id := fmt.Sprintf("oOutage%03d", i)
+		sb.AddUser(emulator.User{OpenID: id, AppID: emulator.DemoAppID})
+		csv.WriteString(id + "\n")
+	}
+	file := filepath.Join(t.TempDir(), "members.csv")
+	if err := os.WriteFile(file, []byte(csv.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"membercard", "import", "--config", cfg, "--card-id", emulator.DemoCardID, "--file", file, "--concurrency", "4"}
+
+	// The service answers 500 to everything: nothing imported, exit 6.
+	sb.SetFault("*", emulator.Fault{ErrorRate: 1})
+	r := run(t, nil, "", args...)
+	if r.code != cli.ExitIncomplete || !strings.Contains(r.stdout, "rows 12: imported 0, already done 0, rejected 0, failed 12") ||
+		!strings.Contains(r.stderr, "12 rows failed temporarily; run the same command again") {
+		t.Fatalf("outage: %+v", r)
+	}
+	if n := len(sb.Memberships(emulator.DemoCardID)); n != 0 {
+		t.Fatalf("%d memberships after an outage", n)
+	}
+	// Every call is carried out but its answer lost: the memberships exist, the
+	// importer cannot know it, exit 6.
+	sb.ClearFaults()
+	sb.SetFault("*", emulator.Fault{DropAfterCommitRate: 1})
+	if r := run(t, nil, "", args...); r.code != cli.ExitIncomplete || !strings.Contains(r.stdout, "failed 12") {
+		t.Fatalf("lost answers: %+v", r)
+	}
+	if n := len(sb.Memberships(emulator.DemoCardID)); n != 12 {
+		t.Fatalf("%d memberships after lost answers, want 12", n)
+	}
+	// The service is back: the repeats are answered as such, nothing duplicated.
+	sb.ClearFaults()
+	if r := run(t, nil, "", args...); r.code != 0 || !strings.Contains(r.stdout, "rows 12: imported 12, already done 0, rejected 0, failed 0") {
+		t.Fatalf("after the outage: %+v", r)
+	}
+	seen := map[string]bool{}
+	for _, m := range sb.Memberships(emulator.DemoCardID) {
+		if seen[m.OpenID] || m.RequestNo != memberimport.RequestNo(memberimport.Membercard, emulator.DemoCardID, m.OpenID) {
+			t.Errorf("membership %+v (seen before: %v)", m, seen[m.OpenID])
+		}
+		seen[m.OpenID] = true
+	}
+	if len(seen) != 12 {
+		t.Errorf("%d members, want 12", len(seen))
+	}
+}
+
+func TestBrandImportCommand(t *testing.T) {
+	t.Parallel()
+	sb, cfg := sandbox(t)
+	sb.AddUser(emulator.User{OpenID: "oBrand1", AppID: emulator.DemoAppID}, emulator.User{OpenID: "oBrand2", AppID: emulator.DemoAppID})
+	file := filepath.Join(t.TempDir(), "members.csv")
+	// A row without a code is invalid for brand imports and rejected without a call.
+	if err := os.WriteFile(file, []byte("openid,code\noBrand1,100000000001\noBrand2\noBrandUnknown,100000000003\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, "", "brand", "import", "--config", cfg, "--brand-id", emulator.DemoBrandID, "--card-id", emulator.DemoBrandCardID, "--file", file)
+	if r.code != 0 || !strings.Contains(r.stdout, "rows 3: imported 1, already done 0, rejected 2, failed 0") {
+		t.Fatalf("%+v", r)
+	}
+	m, ok := sb.Membership(emulator.DemoBrandCardID, "oBrand1")
+	if !ok || m.Code != "100000000001" {
+		t.Errorf("membership %+v %v", m, ok)
+	}
+	rej, err := os.ReadFile(file + ".rejects.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(rej)), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[1], "2,oBrand2,,INVALID_ROW,") && !strings.HasPrefix(lines[2], "2,oBrand2,,INVALID_ROW,") ||
+		!strings.Contains(string(rej), "3,oBrandUnknown,100000000003,") {
+		t.Errorf("rejects:\n%s", rej)
 	}
 }

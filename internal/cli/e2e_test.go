@@ -6,23 +6,27 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wxpaykit/wxpay/emulator"
+	"github.com/wxpaykit/wxpay/memberimport"
 )
 
 // buildCLI compiles cmd/wxpay without the race detector, so that the RSA work of
-// the processes below runs at full speed even under `go test -race`.
+// the processes below runs at full speed even under `go test -race`. The go
+// command puts its own bin directory first on the PATH of the tests it runs.
 func buildCLI(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "wxpay")
@@ -43,35 +47,52 @@ func countLines(path string) int {
 	return bytes.Count(b, []byte{'\n'})
 }
 
-// TestImportSurvivesSIGKILL imports 100 000 rows, 300 of them unknown openids,
-// killing the importer process with SIGKILL at five random points and running
-// it again each time. At the end the emulator holds exactly one membership per
-// valid row and the rejects file exactly the unknown rows.
+// envInt reads a positive integer from the environment, or returns def.
+func envInt(t *testing.T, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
+
+// TestImportSurvivesSIGKILL imports 100 000 rows, 0.3 % of them unknown openids,
+// with the wxpay binary into the emulator binary, killing the importer with
+// SIGKILL at five random points of its journal and running it again each time.
+// At the end the emulator holds exactly one membership per valid row, made with
+// the row's own out_request_no, and the rejects file holds exactly the unknown
+// rows, each once, as PARAM_ERROR.
+//
+// WXPAY_E2E_ROWS scales it down for quick local runs (CI runs 100 000);
+// WXPAY_E2E_SEED replays the kill points and the unknown rows of a failed run.
 func TestImportSurvivesSIGKILL(t *testing.T) {
 	t.Parallel()
-	rows, bad := 100000, 300
-	if v := os.Getenv("WXPAY_E2E_ROWS"); v != "" { // quick local runs; CI runs 100 000
-		rows, _ = strconv.Atoi(v)
-		bad = rows * 3 / 1000
-	}
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	rows := envInt(t, "WXPAY_E2E_ROWS", 100_000)
+	bad := max(rows*3/1000, 1)
+	seed := uint64(envInt(t, "WXPAY_E2E_SEED", int(time.Now().UnixNano()&(1<<62-1))))
+	t.Logf("%d rows, %d unknown; WXPAY_E2E_SEED=%d replays this run", rows, bad, seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	dir := t.TempDir()
 	bin := buildCLI(t)
 
 	// Inputs: the users the emulator knows, and the CSV with unknown openids mixed in.
-	unknown := map[string]bool{}
-	for len(unknown) < bad {
-		unknown[fmt.Sprintf("oUnknownRow%07d", rng.IntN(rows))] = true
+	unknownRow := map[int]bool{}
+	for len(unknownRow) < bad {
+		unknownRow[1+rng.IntN(rows)] = true
 	}
 	var usersBuf, csvBuf bytes.Buffer
 	csvBuf.WriteString("openid,code\n")
-	valid := map[string]bool{}
-	for i := 0; i < rows; i++ {
-		id := fmt.Sprintf("oUnknownRow%07d", i)
-		if !unknown[id] {
-			id = fmt.Sprintf("oE2EMember%07d", i)
+	valid, unknown := map[string]bool{}, map[string]int{} // unknown openid → row number
+	for n := 1; n <= rows; n++ {
+		id := fmt.Sprintf("oE2EMember%07d", n)
+		if unknownRow[n] {
+			id = fmt.Sprintf("oE2EUnknown%07d", n)
+			unknown[id] = n
+		} else {
 			valid[id] = true
 			usersBuf.WriteString(id + "\n")
 		}
@@ -85,18 +106,28 @@ func TestImportSurvivesSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The emulator, in its own process.
+	// The emulator, in its own process; its first lines say where it listens.
 	emu := exec.Command(bin, "emulator", "--addr", "127.0.0.1:0", "--dir", filepath.Join(dir, "emu"), "--users", usersFile)
-	stdout, err := emu.StdoutPipe()
+	emuOut, emuOutW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
+	var emuErr bytes.Buffer
+	emu.Stdout, emu.Stderr = emuOutW, &emuErr
 	if err := emu.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = emu.Process.Signal(syscall.SIGTERM); _ = emu.Wait() })
+	emuOutW.Close()
+	emuExited := make(chan error, 1)
+	go func() { emuExited <- emu.Wait() }()
+	emuWait := sync.OnceValue(func() error { return <-emuExited })
+	t.Cleanup(func() {
+		_ = emu.Process.Kill() // after the clean stop at the end, there is no process left
+		_ = emuWait()
+		emuOut.Close()
+	})
 	var base string
-	sc := bufio.NewScanner(stdout)
+	sc := bufio.NewScanner(emuOut)
 	for sc.Scan() {
 		if u, ok := strings.CutPrefix(sc.Text(), "wxpay emulator listening on "); ok {
 			base = u
@@ -104,125 +135,181 @@ func TestImportSurvivesSIGKILL(t *testing.T) {
 		}
 	}
 	if base == "" {
-		t.Fatal("the emulator did not start")
+		_ = emu.Process.Kill()
+		t.Fatalf("the emulator did not start: %v\n%s", emuWait(), emuErr.String())
 	}
+	emuRest := make(chan string, 1)
 	go func() {
-		for sc.Scan() {
-		}
+		b, _ := io.ReadAll(emuOut)
+		emuRest <- string(b)
 	}()
 
 	cfg := filepath.Join(dir, "emu", "wxpay.json")
 	journal := input + ".journal"
-	importer := func() *exec.Cmd {
-		cmd := exec.Command(bin, "membercard", "import", "--config", cfg, "--card-id", emulator.DemoCardID,
-			"--file", input, "--concurrency", "16")
-		cmd.Stdout, cmd.Stderr = &bytes.Buffer{}, &bytes.Buffer{}
-		return cmd
+	type importRun struct {
+		cmd            *exec.Cmd
+		stdout, stderr bytes.Buffer
+	}
+	importer := func() *importRun {
+		r := &importRun{cmd: exec.Command(bin, "membercard", "import", "--config", cfg, "--card-id", emulator.DemoCardID,
+			"--file", input, "--concurrency", "16")}
+		r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
+		return r
 	}
 
-	// Five kills at random points of the journal.
-	kills := make([]int, 5)
-	for i := range kills {
-		kills[i] = 1 + rng.IntN(rows-1)
+	// Five kill points, as journal line counts, at least 1 % of the rows apart so
+	// that every run gets somewhere, and short of the end so that none finishes.
+	var kills []int
+	for {
+		kills = kills[:0]
+		for range 5 {
+			kills = append(kills, rows/20+rng.IntN(rows*17/20))
+		}
+		slices.Sort(kills)
+		spaced := true
+		for i := 1; i < len(kills); i++ {
+			spaced = spaced && kills[i]-kills[i-1] >= rows/100
+		}
+		if spaced {
+			break
+		}
 	}
-	sort.Ints(kills)
 	start := time.Now()
-	for _, at := range kills {
-		cmd := importer()
-		if err := cmd.Start(); err != nil {
+	for i, at := range kills {
+		run := importer()
+		if err := run.cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		tick := time.NewTicker(20 * time.Millisecond)
-		deadline := time.After(5 * time.Minute)
+		go func() { exited <- run.cmd.Wait() }()
+		// Poll the journal until it passes the kill point; the deadline only
+		// bounds a stuck importer.
+		tick := time.NewTicker(10 * time.Millisecond)
+		deadline := time.NewTimer(5 * time.Minute)
 	wait:
 		for {
 			select {
 			case err := <-exited:
-				// It finished before reaching the kill point (a previous run went
-				// further): nothing to kill this time.
-				t.Logf("run ended by itself before line %d: %v", at, err)
-				break wait
+				t.Fatalf("run %d ended by itself before journal line %d: %v\nstdout: %s\nstderr: %s", i+1, at, err, &run.stdout, &run.stderr)
 			case <-tick.C:
 				if countLines(journal) > at {
-					_ = cmd.Process.Kill() // SIGKILL: no defer, no flush, no goodbye
+					_ = run.cmd.Process.Kill() // SIGKILL: no defer, no flush, no goodbye
 					<-exited
 					break wait
 				}
-			case <-deadline:
-				_ = cmd.Process.Kill()
-				t.Fatalf("no progress to line %d of the journal", at)
+			case <-deadline.C:
+				_ = run.cmd.Process.Kill()
+				<-exited
+				t.Fatalf("run %d: no progress to journal line %d in 5 minutes\nstderr: %s", i+1, at, &run.stderr)
 			}
 		}
 		tick.Stop()
-		t.Logf("killed at journal line %d (wanted > %d)", countLines(journal), at)
+		deadline.Stop()
+		if ws, ok := run.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Fatalf("run %d was not killed by SIGKILL: %v\nstdout: %s", i+1, run.cmd.ProcessState, &run.stdout)
+		}
+		t.Logf("run %d: SIGKILL at journal line %d (point %d), %s in", i+1, countLines(journal), at, time.Since(start).Round(time.Second))
 	}
 
 	// The last run finishes.
 	final := importer()
-	if err := final.Run(); err != nil {
-		t.Fatalf("final run: %v\nstdout: %s\nstderr: %s", err, final.Stdout, final.Stderr)
+	if err := final.cmd.Run(); err != nil {
+		t.Fatalf("final run: %v\nstdout: %s\nstderr: %s", err, &final.stdout, &final.stderr)
 	}
 	elapsed := time.Since(start)
-	summary := final.Stdout.(*bytes.Buffer).String()
-	if !strings.Contains(summary, fmt.Sprintf("rows %d:", rows)) || !strings.Contains(summary, fmt.Sprintf("rejected %d,", bad)) {
+	summary := final.stdout.String()
+	if !strings.HasPrefix(summary, fmt.Sprintf("rows %d: imported ", rows)) || !strings.Contains(summary, fmt.Sprintf(", rejected %d, failed 0 (", bad)) {
 		t.Errorf("summary: %s", summary)
 	}
+	t.Logf("final run: %s", strings.SplitN(summary, "\n", 2)[0])
 
-	// Exactly one membership per valid row, none for the unknown ones.
+	// Exactly one membership per valid row, none for the unknown ones, each made
+	// with the row's derived out_request_no (so repeats were answered as repeats).
 	resp, err := http.Get(base + "/_emulator/memberships?card_id=" + emulator.DemoCardID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
 	var state struct {
 		Count       int `json:"count"`
 		Memberships []struct {
-			OpenID, Code string
+			OpenID    string `json:"openid"`
+			Code      string `json:"code"`
+			RequestNo string `json:"request_no"`
 		} `json:"memberships"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&state); err != nil {
+	err = json.NewDecoder(resp.Body).Decode(&state)
+	resp.Body.Close()
+	if err != nil {
 		t.Fatal(err)
 	}
+	// A broken importer gets thousands of rows wrong: show the first few.
+	var wrong int
+	errorf := func(format string, args ...any) {
+		t.Helper()
+		if wrong++; wrong <= 10 {
+			t.Errorf(format, args...)
+		}
+	}
+	defer func() {
+		if wrong > 10 {
+			t.Errorf("… and %d more", wrong-10)
+		}
+	}()
 	seen, codes := map[string]int{}, map[string]bool{}
 	for _, m := range state.Memberships {
 		seen[m.OpenID]++
 		codes[m.Code] = true
+		if want := memberimport.RequestNo(memberimport.Membercard, emulator.DemoCardID, m.OpenID); m.RequestNo != want {
+			errorf("%s imported with out_request_no %q, want %q", m.OpenID, m.RequestNo, want)
+		}
 	}
-	if state.Count != len(valid) || len(seen) != len(valid) || len(codes) != len(valid) {
-		t.Errorf("%d memberships (%d users, %d codes), want %d", state.Count, len(seen), len(codes), len(valid))
+	if state.Count != len(valid) || len(state.Memberships) != len(valid) || len(seen) != len(valid) || len(codes) != len(valid) {
+		t.Errorf("%d memberships (%d listed, %d users, %d codes), want %d", state.Count, len(state.Memberships), len(seen), len(codes), len(valid))
 	}
 	for id, n := range seen {
 		if n != 1 || !valid[id] {
-			t.Fatalf("%s: %d memberships, valid=%v", id, n, valid[id])
+			errorf("%s: %d memberships, valid row: %v", id, n, valid[id])
 		}
 	}
 
-	// The rejects file holds exactly the unknown rows.
+	// The rejects file holds exactly the unknown rows, each once, with their row numbers.
 	f, err := os.Open(input + ".rejects.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	recs, err := csv.NewReader(f).ReadAll()
+	f.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(recs) == 0 || !slices.Equal(recs[0], []string{"row", "openid", "code", "error_code", "message"}) {
+		t.Fatalf("rejects header: %q", recs)
+	}
 	got := map[string]bool{}
 	for _, r := range recs[1:] {
-		if r[3] != "PARAM_ERROR" || got[r[1]] {
-			t.Fatalf("reject %v (duplicate: %v)", r, got[r[1]])
+		if r[3] != "PARAM_ERROR" || got[r[1]] || r[0] != strconv.Itoa(unknown[r[1]]) {
+			errorf("reject %q (listed before: %v, unknown row: %d)", r, got[r[1]], unknown[r[1]])
 		}
 		got[r[1]] = true
 	}
-	if len(got) != len(unknown) {
-		t.Errorf("%d rejects, want %d", len(got), len(unknown))
+	if len(recs)-1 != len(unknown) {
+		t.Errorf("%d rejects, want %d", len(recs)-1, len(unknown))
 	}
 	for id := range unknown {
 		if !got[id] {
-			t.Errorf("%s missing from the rejects", id)
+			errorf("%s missing from the rejects", id)
 		}
 	}
-	t.Logf("%d rows, %d rejected, 5 kills, %s in all (%.0f rows/s)", rows, bad, elapsed.Round(time.Second), float64(rows)/elapsed.Seconds())
+
+	// The emulator stops cleanly on SIGTERM.
+	if err := emu.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := emuWait(); err != nil {
+		t.Errorf("emulator: %v\n%s", err, emuErr.String())
+	}
+	if out := <-emuRest; !strings.HasSuffix(out, "emulator stopped\n") {
+		t.Errorf("emulator output ends with %q", out)
+	}
+	t.Logf("%d rows, %d rejected, 5 SIGKILLs: %s in all, %.0f rows/s", rows, bad, elapsed.Round(time.Second), float64(rows)/elapsed.Seconds())
 }
