@@ -7,7 +7,9 @@ import (
 	"encoding/base64"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wxpaykit/wxpay/internal/wire"
 )
@@ -34,7 +36,7 @@ func (e *Emulator) authenticate(r *http.Request, body []byte) (string, *rsa.Publ
 	if m == nil {
 		return "", nil, signError("商户号mchid不存在或未开通APIv3", "mchid", "unknown mchid", nil)
 	}
-	pub := m.serials[a.SerialNo]
+	pub := m.serials[strings.ToUpper(a.SerialNo)] // registered upper-case, as certificate serials are printed
 	if pub == nil {
 		return "", nil, signError("商户API证书序列号serial_no不存在或已失效", "serial_no", "serial not registered for this mchid", nil)
 	}
@@ -42,17 +44,13 @@ func (e *Emulator) authenticate(r *http.Request, body []byte) (string, *rsa.Publ
 	if d := e.now().Sub(time.Unix(ts, 0)); d > e.window || d < -e.window {
 		return "", nil, signError("请求的时间戳timestamp与服务器时间相差过大，请检查服务器时间", "timestamp", "timestamp out of window", nil)
 	}
-	// The request target exactly as received: never re-encoded.
-	msg := wire.AppendRequestMessage(nil, r.Method, r.RequestURI, a.Timestamp, a.NonceStr, body)
+	msg := wire.AppendRequestMessage(nil, r.Method, requestTarget(r), a.Timestamp, a.NonceStr, body)
 	sig, err := base64.StdEncoding.DecodeString(a.Signature)
 	digest := sha256.Sum256(msg)
 	if err != nil || rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig) != nil {
-		truncated := string(msg)
-		if len(truncated) > 512 {
-			truncated = truncated[:512]
-		}
+		truncated := clipRunes(msg, 512)
 		return "", nil, signError("错误的签名，验签失败", "signature", "sign not match", map[string]any{
-			"method": r.Method, "url": r.RequestURI, "sign_message_length": len(msg), "truncated_sign_message": truncated,
+			"method": r.Method, "url": requestTarget(r), "sign_message_length": len(msg), "truncated_sign_message": truncated,
 		})
 	}
 	// Nonces are kept for twice the window: older replays fail the timestamp check.
@@ -60,4 +58,25 @@ func (e *Emulator) authenticate(r *http.Request, body []byte) (string, *rsa.Publ
 		return "", nil, signError("随机串nonce_str重复使用，请勿重放请求", "nonce_str", "nonce replayed", nil)
 	}
 	return a.MchID, pub, nil
+}
+
+// requestTarget is the request target exactly as received (path and raw query,
+// never re-encoded). A request handed to ServeHTTP directly, not read by a
+// server, has no RequestURI; its URL then stands for what was sent.
+func requestTarget(r *http.Request) string {
+	if r.RequestURI != "" {
+		return r.RequestURI
+	}
+	return r.URL.RequestURI()
+}
+
+// clipRunes keeps at most n bytes of b, cut at a character boundary.
+func clipRunes(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	for n > 0 && !utf8.RuneStart(b[n]) {
+		n--
+	}
+	return string(b[:n])
 }

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/wxpaykit/wxpay"
 	"github.com/wxpaykit/wxpay/emulator"
+	"github.com/wxpaykit/wxpay/internal/apispec"
 	"github.com/wxpaykit/wxpay/internal/testkeys"
 	"github.com/wxpaykit/wxpay/wxpaytest"
 )
@@ -74,27 +76,55 @@ func TestPreAuthTokens(t *testing.T) {
 
 func TestPermissionTokens(t *testing.T) {
 	t.Parallel()
-	srv, c := newServer(t)
+	// A second merchant, with its own key, registered on the same emulator.
+	const otherMchID, otherSerial = "1900000002", "6B3C2D9A0F1E4A5B8C7D6E5F4A3B2C1D0E9F8A7B"
+	otherKey := testkeys.Generate()
+	srv, c := newServer(t, wxpaytest.WithEmulatorOptions(emulator.WithMerchant(otherMchID, otherSerial, &otherKey.PublicKey)))
+	other, err := srv.NewClient(wxpay.WithMerchant(otherMchID, otherSerial, otherKey))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
-	other := testkeys.Generate()
-	e2, err := emulator.New(emulator.WithMerchant("1900000002", "AABBCC", &other.PublicKey), emulator.WithPublicKey(wxpaytest.PublicKeyID, testkeys.Shared().Platform))
-	if err != nil || e2 == nil {
-		t.Fatal(err)
+	// It creates a card template through the API.
+	create, _ := apispec.ByID("CreateMembercardCard")
+	resp, err := other.Chain(create.Path).Post(ctx, minimal(create, create.Body, "", true))
+	var created struct {
+		CardID string `json:"card_id"`
 	}
-	if err := srv.Emulator.AddCard(emulator.Card{ID: "pbLatCardOfAnotherMerchant00", Family: emulator.MembercardFamily, MchID: "1900000002"}); err != nil {
-		t.Fatal(err)
+	if err != nil || resp.Decode(&created) != nil || created.CardID == "" {
+		t.Fatalf("the second merchant creates a card: %v", err)
 	}
+
 	cards := c.V3.Marketing.MembercardOpen.Cards
-	ok := &wxpay.CreateMembercardPermissionTokenRequest{ActivateType: wxpay.ActivateTypeAutoActivate}
-	if p, _, err := cards.CardID(wxpaytest.CardID).PermissionTokens.Post(ctx, ok); err != nil || p.PermissionToken == "" {
+	auto := &wxpay.CreateMembercardPermissionTokenRequest{ActivateType: wxpay.ActivateTypeAutoActivate}
+	p, _, err := cards.CardID(wxpaytest.CardID).PermissionTokens.Post(ctx, auto)
+	if err != nil || !strings.HasPrefix(p.PermissionToken, "pt_") || len(p.PermissionToken) != 67 {
 		t.Fatalf("%+v %v", p, err)
 	}
-	_, _, err = cards.CardID("pbLatNoSuchCard").PermissionTokens.Post(ctx, ok)
-	apiErr(t, err, 400, "INVALID_REQUEST", "会员卡ID无效")
-	_, _, err = cards.CardID("pbLatCardOfAnotherMerchant00").PermissionTokens.Post(ctx, ok)
-	apiErr(t, err, 400, "INVALID_REQUEST", "会员卡的创建商户号不等于调用方商户号")
+	if p2, _, err := other.V3.Marketing.MembercardOpen.Cards.CardID(created.CardID).PermissionTokens.Post(ctx, auto); err != nil || p2.PermissionToken == p.PermissionToken {
+		t.Errorf("the creator's own card: %+v %v", p2, err)
+	}
+	tests := []struct {
+		name   string
+		client *wxpay.Client
+		cardID string
+		msg    string
+	}{
+		{"unknown card", c, "pbLatNoSuchCard", "会员卡ID无效"},
+		{"a brand card is no membercard-open card", c, wxpaytest.BrandCardID, "会员卡ID无效"},
+		{"card created by another merchant", c, created.CardID, "会员卡的创建商户号不等于调用方商户号"},
+		{"and the other way round", other, wxpaytest.CardID, "会员卡的创建商户号不等于调用方商户号"},
+	}
+	for _, tt := range tests {
+		_, _, err := tt.client.V3.Marketing.MembercardOpen.Cards.CardID(tt.cardID).PermissionTokens.Post(ctx, auto)
+		var ae *wxpay.APIError
+		if !errors.As(err, &ae) || ae.StatusCode != 400 || ae.Code != "INVALID_REQUEST" || ae.Message != tt.msg {
+			t.Errorf("%s: %v, want 400 INVALID_REQUEST %s", tt.name, err, tt.msg)
+		}
+	}
+	// A value outside the enum, sent past the client's own validation.
 	_, _, err = cards.CardID(wxpaytest.CardID).PermissionTokens.Post(ctx, &wxpay.CreateMembercardPermissionTokenRequest{ActivateType: "SOMETIMES"}, wxpay.WithoutValidation())
-	apiErr(t, err, 400, "PARAM_ERROR", "")
+	apiErr(t, err, 400, "PARAM_ERROR", "参数错误")
 	var ae *wxpay.APIError
 	errors.As(err, &ae)
 	if ae.Detail == nil || ae.Detail.Field != "/activate_type" || ae.Detail.Location != "body" || ae.Detail.Value != "SOMETIMES" {
@@ -111,14 +141,15 @@ func TestPayrollTokens(t *testing.T) {
 	}
 	req := wxpay.CreatePayrollCardTokenRequest{OpenID: wxpaytest.OpenID, SubMchID: wxpaytest.SubMchID, SubAppID: wxpaytest.SubAppID,
 		UserName: "张三", IDCardNumber: "110101199003077777", EmploymentType: wxpay.EmploymentTypeShortTermEmployment}
+	var ae *wxpay.APIError
 	tok, _, err := c.V3.PayrollCard.Tokens.Post(ctx, &req)
-	if err != nil || tok.ExpiresIn != 1800 || tok.MchID != wxpaytest.MchID || tok.SubMchID != wxpaytest.SubMchID || tok.OpenID != wxpaytest.OpenID {
+	if err != nil || tok.ExpiresIn != 1800 || len(tok.Token) != 40 || tok.MchID != wxpaytest.MchID || tok.SubMchID != wxpaytest.SubMchID || tok.OpenID != wxpaytest.OpenID {
 		t.Fatalf("%+v %v", tok, err)
 	}
 	other := req
 	other.SubMchID = "1900000777"
 	_, _, err = c.V3.PayrollCard.Tokens.Post(ctx, &other)
-	apiErr(t, err, 400, "INVALID_REQUEST", "")
+	apiErr(t, err, 400, "INVALID_REQUEST", "子商户号sub_mchid与服务商商户号不存在受理关系")
 	noApp := req
 	noApp.SubAppID = ""
 	_, _, err = c.V3.PayrollCard.Tokens.Post(ctx, &noApp)
@@ -127,6 +158,21 @@ func TestPayrollTokens(t *testing.T) {
 	_, err = c.Chain("v3/payroll-card/tokens").Post(ctx, map[string]string{"openid": "o", "sub_mchid": wxpaytest.SubMchID, "appid": wxpaytest.AppID,
 		"user_name": "张三", "id_card_number": "1101"}, wxpay.Header("Wechatpay-Serial", wxpaytest.PublicKeyID))
 	apiErr(t, err, 400, "PARAM_ERROR", "请确认待处理的消息是否为加密后的密文")
+	if errors.As(err, &ae); ae.Detail == nil || ae.Detail.Field != "/user_name" || ae.Detail.Location != "body" {
+		t.Errorf("detail %+v, want /user_name in body", ae.Detail)
+	}
+	// Ciphertext for another key (the merchant's own) does not decrypt either.
+	foreign, err := wxpay.EncryptOAEP(nil, &testkeys.Shared().Other.PublicKey, []byte("110101199003077777"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, _ := wxpay.EncryptOAEP(nil, srv.PlatformPublicKey(), []byte("张三"))
+	_, err = c.Chain("v3/payroll-card/tokens").Post(ctx, map[string]string{"openid": "o", "sub_mchid": wxpaytest.SubMchID, "appid": wxpaytest.AppID,
+		"user_name": name, "id_card_number": foreign}, wxpay.Header("Wechatpay-Serial", wxpaytest.PublicKeyID))
+	apiErr(t, err, 400, "PARAM_ERROR", "请确认待处理的消息是否为加密后的密文")
+	if errors.As(err, &ae); ae.Detail == nil || ae.Detail.Field != "/id_card_number" {
+		t.Errorf("detail %+v, want /id_card_number", ae.Detail)
+	}
 	// A Wechatpay-Serial naming no key of the service.
 	_, err = c.Chain("v3/payroll-card/tokens").Post(ctx, map[string]any{"openid": "o", "sub_mchid": wxpaytest.SubMchID,
 		"user_name": wxpay.Sensitive("张三"), "id_card_number": wxpay.Sensitive("1101")}, wxpay.Header("Wechatpay-Serial", "PUB_KEY_ID_0000000000000000000000000099"))
@@ -136,6 +182,9 @@ func TestPayrollTokens(t *testing.T) {
 	_, err = c.Chain("v3/payroll-card/tokens").Post(ctx, map[string]any{"openid": "o", "sub_mchid": wxpaytest.SubMchID, "appid": "wx",
 		"user_name": "x", "id_card_number": "y"}, wxpay.Header("Wechatpay-Serial", "PUB_KEY_ID_0000000000000000000000000099"))
 	apiErr(t, err, 400, "PARAM_ERROR", "Wechatpay-Serial无效，请使用微信支付公钥ID或有效的平台证书序列号")
+	if errors.As(err, &ae); ae.Detail == nil || ae.Detail.Location != "header" || ae.Detail.Field != "Wechatpay-Serial" {
+		t.Errorf("detail %+v", ae.Detail)
+	}
 }
 
 func TestUsersImport(t *testing.T) {
@@ -159,13 +208,16 @@ func TestUsersImport(t *testing.T) {
 	_, _, err = imp(wxpaytest.CardID).Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID2, OutRequestNo: "no-1"})
 	apiErr(t, err, 400, "INVALID_REQUEST", "请确认相同单号是否使用了不同的参数")
 	_, _, err = imp(wxpaytest.CardID).Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "no-2"})
-	apiErr(t, err, 400, "INVALID_REQUEST", "")
+	apiErr(t, err, 400, "INVALID_REQUEST", "该用户已领取过此会员卡，不可重复导入")
+	if n := len(e.Memberships(wxpaytest.CardID)); n != 1 {
+		t.Fatalf("%d memberships after the refusals, want 1", n)
+	}
 	_, _, err = imp(wxpaytest.CardID).Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: "oNobody", OutRequestNo: "no-3"})
 	apiErr(t, err, 400, "PARAM_ERROR", "OpenID有误")
 
 	// REAL_TIME cards need the code.
 	_, _, err = imp(wxpaytest.RealTimeCardID).Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "rt-1"})
-	apiErr(t, err, 400, "PARAM_ERROR", "")
+	apiErr(t, err, 400, "PARAM_ERROR", "实时code模式的会员卡必须传入code")
 	rt, _, err := imp(wxpaytest.RealTimeCardID).Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "rt-2", Code: "RT000001"})
 	if err != nil || rt.Code != "RT000001" {
 		t.Fatalf("%+v %v", rt, err)
@@ -187,27 +239,59 @@ func TestUsersImport(t *testing.T) {
 		}
 	}
 	_, _, err = imp("pbLatDepositCard000000000000").Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: "oDeposit3", OutRequestNo: "d-3"})
-	apiErr(t, err, 400, "INVALID_REQUEST", "")
+	apiErr(t, err, 400, "INVALID_REQUEST", "会员卡已无可用的预存code，请先导入code")
+	// A new deposit serves the waiting user.
+	if n := e.DepositCodes("pbLatDepositCard000000000000", "D3"); n != 1 {
+		t.Fatalf("deposited %d", n)
+	}
+	if got, _, err := imp("pbLatDepositCard000000000000").Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: "oDeposit3", OutRequestNo: "d-3"}); err != nil || got.Code != "D3" {
+		t.Fatalf("after a new deposit: %+v %v", got, err)
+	}
 
-	// 50 racing imports of one user with different numbers: exactly one membership.
+	// 50 racing imports of one user with different numbers: exactly one
+	// membership; every other import is refused as a second membership.
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	wins := 0
-	for i := range 50 {
+	errs := make([]error, 50)
+	codes := make([]string, 50)
+	for i := range errs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _, err := imp(wxpaytest.CardID).Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: "oRace", OutRequestNo: fmt.Sprintf("race-%d", i)})
+			m, _, err := imp(wxpaytest.CardID).Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: "oRace", OutRequestNo: fmt.Sprintf("race-%d", i)})
+			errs[i] = err
 			if err == nil {
-				mu.Lock()
-				wins++
-				mu.Unlock()
+				codes[i] = m.Code
 			}
 		}()
 	}
 	wg.Wait()
-	if _, ok := e.Membership(wxpaytest.CardID, "oRace"); wins != 1 || !ok {
-		t.Errorf("%d racing imports succeeded, want exactly 1", wins)
+	winner := -1
+	for i, err := range errs {
+		var ae *wxpay.APIError
+		switch {
+		case err == nil && winner >= 0:
+			t.Errorf("imports %d and %d both succeeded", winner, i)
+		case err == nil:
+			winner = i
+		case !errors.As(err, &ae) || ae.StatusCode != 400 || ae.Message != "该用户已领取过此会员卡，不可重复导入":
+			t.Errorf("import %d: %v", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no racing import succeeded")
+	}
+	m, ok := e.Membership(wxpaytest.CardID, "oRace")
+	if !ok || m.Code != codes[winner] || m.RequestNo != fmt.Sprintf("race-%d", winner) {
+		t.Errorf("membership %+v, want code %s of race-%d", m, codes[winner], winner)
+	}
+	n := 0
+	for _, m := range e.Memberships(wxpaytest.CardID) {
+		if m.OpenID == "oRace" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d memberships of oRace, want 1", n)
 	}
 }
 
@@ -343,7 +427,11 @@ func TestEveryOperationAnswersWellFormed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, op := range specOperations() {
+	ops := specOperations()
+	if len(ops) < 60 {
+		t.Fatalf("only %d operations in the spec", len(ops))
+	}
+	for _, op := range ops {
 		t.Run(op.ID, func(t *testing.T) {
 			resp, err := callMinimal(ctx, c, code, op)
 			if expected, ok := knownBusinessErrors[op.ID]; ok {
@@ -355,6 +443,12 @@ func TestEveryOperationAnswersWellFormed(t *testing.T) {
 			}
 			if resp.StatusCode != op.ResponseStatus {
 				t.Fatalf("status %d, want %d", resp.StatusCode, op.ResponseStatus)
+			}
+			if !requestIDShape.MatchString(resp.RequestID) || resp.Header.Get("Wechatpay-Signature") == "" {
+				t.Errorf("Request-ID %q, signature %q", resp.RequestID, resp.Header.Get("Wechatpay-Signature"))
+			}
+			if op.ResponseStatus == http.StatusNoContent && len(resp.Body) != 0 {
+				t.Errorf("204 with a body: %s", resp.Body)
 			}
 			if op.ResponseStatus == http.StatusOK && op.ResponseDocumented {
 				var body map[string]any

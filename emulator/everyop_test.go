@@ -9,6 +9,7 @@ import (
 	"github.com/wxpaykit/wxpay"
 	"github.com/wxpaykit/wxpay/emulator"
 	"github.com/wxpaykit/wxpay/internal/apispec"
+	"github.com/wxpaykit/wxpay/internal/testkeys"
 	"github.com/wxpaykit/wxpay/wxpaytest"
 )
 
@@ -103,6 +104,17 @@ func fixture(op *apispec.Operation, name, membercardCode string) (string, bool) 
 	return "", false
 }
 
+// sealForPlatform encrypts a value by hand, as a merchant without an SDK would:
+// RSAES-OAEP (SHA-1) for the WeChat Pay public key of every wxpaytest server,
+// named by wxpaytest.PublicKeyID in Wechatpay-Serial (protocol §8).
+func sealForPlatform(plaintext string) string {
+	ct, err := wxpay.EncryptOAEP(nil, &testkeys.Shared().Platform.PublicKey, []byte(plaintext))
+	if err != nil {
+		panic(err) // a 2048-bit key and 11 bytes: cannot fail
+	}
+	return ct
+}
+
 func minimalString(f *apispec.Field) string {
 	switch {
 	case len(f.Enum) > 0:
@@ -137,7 +149,7 @@ func minimalValue(op *apispec.Operation, f *apispec.Field, t apispec.Type, code 
 	switch t {
 	case apispec.String:
 		if f.Encrypted {
-			return wxpay.Sensitive("13800138000")
+			return sealForPlatform("13800138000")
 		}
 		return minimalString(f)
 	case apispec.Integer, apispec.Number:
@@ -166,11 +178,7 @@ func callMinimal(ctx context.Context, c *wxpay.Client, code string, op *apispec.
 		v, ok := fixture(op, q.Name, code)
 		switch {
 		case q.Encrypted:
-			ct, err := c.Encrypt("13800138000")
-			if err != nil {
-				return nil, err
-			}
-			opts = append(opts, wxpay.Query(q.Name, ct), wxpay.Header("Wechatpay-Serial", c.EncryptionSerial()))
+			opts = append(opts, wxpay.Query(q.Name, sealForPlatform("13800138000")), wxpay.Header("Wechatpay-Serial", wxpaytest.PublicKeyID))
 		case ok:
 			opts = append(opts, wxpay.Query(q.Name, v))
 		case q.Required && q.Type == apispec.Integer:
@@ -194,7 +202,7 @@ func callMinimal(ctx context.Context, c *wxpay.Client, code string, op *apispec.
 		body["code"] = []string{"DEP001"}
 	}
 	if anyEncrypted(op.Body) {
-		opts = append(opts, wxpay.Header("Wechatpay-Serial", c.EncryptionSerial()))
+		opts = append(opts, wxpay.Header("Wechatpay-Serial", wxpaytest.PublicKeyID))
 	}
 	switch op.Method {
 	case "PUT":

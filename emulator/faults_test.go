@@ -66,20 +66,44 @@ func TestFaults(t *testing.T) {
 			}
 		}
 		err := permission(ctx, c)
-		apiErr(t, err, 429, "FREQUENCY_LIMITED", "")
+		apiErr(t, err, 429, "FREQUENCY_LIMITED", "请求频率超过限制，请稍后重试")
+		// The budget is per operation: another one is not limited.
+		if _, _, err := c.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &wxpay.CreateBrandPreAuthTokenRequest{
+			BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID}); err != nil {
+			t.Errorf("another operation: %v", err)
+		}
+		// Half a second refills one token of two.
+		srv.Clock().Advance(500 * time.Millisecond)
+		if err := permission(ctx, c); err != nil {
+			t.Errorf("after half a second: %v", err)
+		}
+		apiErr(t, permission(ctx, c), 429, "FREQUENCY_LIMITED", "")
 		srv.Clock().Advance(time.Second)
 		if err := permission(ctx, c); err != nil {
 			t.Errorf("after a second: %v", err)
 		}
 	})
 
-	t.Run("drop", func(t *testing.T) {
+	t.Run("refusals happen before any state changes", func(t *testing.T) {
 		t.Parallel()
 		srv, c := newServer(t)
-		srv.Emulator.SetFault("CreateMembercardPermissionToken", emulator.Fault{DropRate: 1})
+		imp := c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).Users.Import
+		req := &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "refused-1"}
+		srv.Emulator.SetFault("ImportMembercardUser", emulator.Fault{DropRate: 1})
+		_, _, err := imp.Post(ctx, req)
 		var te *wxpay.TransportError
-		if err := permission(ctx, c); !errors.As(err, &te) {
-			t.Errorf("err = %v, want a TransportError", err)
+		if !errors.As(err, &te) {
+			t.Errorf("drop: err = %v, want a TransportError", err)
+		}
+		srv.Emulator.SetFault("ImportMembercardUser", emulator.Fault{ErrorRate: 1})
+		_, _, err = imp.Post(ctx, req)
+		apiErr(t, err, 500, "SYSTEM_ERROR", "系统异常，请稍后重试")
+		if n := srv.Emulator.MembershipCount(); n != 0 {
+			t.Fatalf("%d memberships after refused imports", n)
+		}
+		srv.Emulator.ClearFaults()
+		if _, _, err := imp.Post(ctx, req); err != nil || srv.Emulator.MembershipCount() != 1 {
+			t.Errorf("after ClearFaults: %v", err)
 		}
 	})
 
@@ -102,6 +126,9 @@ func TestFaults(t *testing.T) {
 		got, _, err := imp.Post(ctx, req)
 		if err != nil || got.Code != m.Code {
 			t.Errorf("repeat: %+v %v, want code %s", got, err, m.Code)
+		}
+		if n := len(srv.Emulator.Memberships(wxpaytest.CardID)); n != 1 {
+			t.Errorf("%d memberships, want 1", n)
 		}
 	})
 

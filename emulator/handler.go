@@ -58,7 +58,12 @@ func apiError(status int, code, message string, detail map[string]any) answer {
 }
 
 func paramError(location, field, value, issue string) answer {
-	return apiError(http.StatusBadRequest, "PARAM_ERROR", "参数错误", map[string]any{
+	return fieldError("参数错误", location, field, value, issue)
+}
+
+// fieldError is a 400 PARAM_ERROR about one field, with a specific message.
+func fieldError(message, location, field, value, issue string) answer {
+	return apiError(http.StatusBadRequest, "PARAM_ERROR", message, map[string]any{
 		"field": field, "value": value, "issue": issue, "location": location})
 }
 
@@ -109,13 +114,16 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, reqID string) i
 	req := &request{mchID: mchID, merchantPub: pub, serial: r.Header.Get(wire.HeaderSerial), raw: raw, requestID: reqID, w: w, r: r, query: r.URL.Query()}
 
 	// Answers from here on are signed.
-	if r.Method == http.MethodGet && r.URL.Path == "/v3/certificates" {
+	if r.URL.Path == "/v3/certificates" {
+		if r.Method != http.MethodGet {
+			return e.write(w, req, apiError(http.StatusMethodNotAllowed, "INVALID_REQUEST", "请求方法不被支持: "+clip(r.Method, 16), nil))
+		}
 		return e.write(w, req, e.certificates(req))
 	}
 	op, params, found := apispec.Match(r.Method, r.URL.EscapedPath())
 	if !found {
 		if apispec.PathExists(r.URL.EscapedPath()) {
-			return e.write(w, req, apiError(http.StatusMethodNotAllowed, "INVALID_REQUEST", "请求方法不被支持: "+r.Method, nil))
+			return e.write(w, req, apiError(http.StatusMethodNotAllowed, "INVALID_REQUEST", "请求方法不被支持: "+clip(r.Method, 16), nil))
 		}
 		return e.write(w, req, apiError(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "请求的URL不存在", nil))
 	}

@@ -1,14 +1,12 @@
 package emulator_test
 
 import (
-	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -16,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wxpaykit/wxpay"
 	"github.com/wxpaykit/wxpay/emulator"
 	"github.com/wxpaykit/wxpay/internal/testkeys"
 	"github.com/wxpaykit/wxpay/internal/wire"
@@ -37,6 +34,15 @@ type rawRequest struct {
 
 func (r rawRequest) do(t *testing.T, srv *wxpaytest.Server) (*http.Response, map[string]any) {
 	t.Helper()
+	req, _ := r.build(t, srv)
+	resp, _, out := send(t, srv, req)
+	return resp, out
+}
+
+// build assembles and signs the request; it also returns the exact string that
+// was signed (protocol §3.1), for checking the SIGN_ERROR diagnostic.
+func (r rawRequest) build(t *testing.T, srv *wxpaytest.Server) (*http.Request, []byte) {
+	t.Helper()
 	if r.key == nil {
 		r.key = testkeys.Shared().Merchant
 	}
@@ -55,7 +61,8 @@ func (r rawRequest) do(t *testing.T, srv *wxpaytest.Server) (*http.Response, map
 		r.nonce = strings.ToUpper(base64.RawURLEncoding.EncodeToString(b[:]))
 	}
 	ts := strconv.FormatInt(r.at.Unix(), 10)
-	d := sha256.Sum256(wire.AppendRequestMessage(nil, r.method, r.target, ts, r.nonce, []byte(r.body)))
+	msg := wire.AppendRequestMessage(nil, r.method, r.target, ts, r.nonce, []byte(r.body))
+	d := sha256.Sum256(msg)
 	sig, err := rsa.SignPKCS1v15(nil, r.key, crypto.SHA256, d[:])
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +93,13 @@ func (r rawRequest) do(t *testing.T, srv *wxpaytest.Server) (*http.Response, map
 			req.Header.Set(k, v)
 		}
 	}
+	return req, msg
+}
+
+// send sends req with the server's HTTP client and decodes the JSON answer.
+// Every answer, whatever its status, must carry a Request-ID (protocol §4.1).
+func send(t *testing.T, srv *wxpaytest.Server, req *http.Request) (*http.Response, []byte, map[string]any) {
+	t.Helper()
 	resp, err := srv.HTTPClient().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +112,10 @@ func (r rawRequest) do(t *testing.T, srv *wxpaytest.Server) (*http.Response, map
 			t.Fatalf("answer is not JSON: %q", b)
 		}
 	}
-	return resp, out
+	if resp.Header.Get("Request-ID") == "" {
+		t.Errorf("%s %s: answer %d without Request-ID", req.Method, req.URL.Path, resp.StatusCode)
+	}
+	return resp, b, out
 }
 
 const permissionPath = "/v3/marketing/membercard-open/cards/" + wxpaytest.CardID + "/permission-tokens"
@@ -165,88 +182,6 @@ func TestRejectsBrokenRequestsAndKeepsServing(t *testing.T) {
 				t.Fatalf("a good request after %s: %d %v", tt.name, resp.StatusCode, body)
 			}
 		})
-	}
-}
-
-func TestStaleClientClockIsRejectedThroughTheClient(t *testing.T) {
-	t.Parallel()
-	srv := wxpaytest.NewServer()
-	t.Cleanup(srv.Close)
-	c, err := srv.NewClient(wxpay.WithClock(func() time.Time { return srv.Now().Add(-10 * time.Minute) }),
-		wxpay.WithClockSkew(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _, err = c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).PermissionTokens.Post(context.Background(),
-		&wxpay.CreateMembercardPermissionTokenRequest{ActivateType: wxpay.ActivateTypeAutoActivate})
-	var ae *wxpay.APIError
-	if !errors.As(err, &ae) || ae.StatusCode != 401 || ae.Code != "SIGN_ERROR" || ae.Detail == nil || ae.Detail.Field != "timestamp" {
-		t.Errorf("err = %v", err)
-	}
-}
-
-func TestSignsInEachKeyMode(t *testing.T) {
-	t.Parallel()
-	k := testkeys.Shared()
-	tests := []struct {
-		name       string
-		opt        wxpaytest.Option
-		header     string // Wechatpay-Serial sent
-		wantSerial string
-	}{
-		{"public key", nil, "", wxpaytest.PublicKeyID},
-		{"certificate", wxpaytest.WithCertificateMode(), "", k.PlatformCertSerial},
-		{"transition, request names the public key", wxpaytest.WithTransition(), wxpaytest.PublicKeyID, wxpaytest.PublicKeyID},
-		{"transition, request names the certificate", wxpaytest.WithTransition(), k.PlatformCertSerial, k.PlatformCertSerial},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			var opts []wxpaytest.Option
-			if tt.opt != nil {
-				opts = append(opts, tt.opt)
-			}
-			srv := wxpaytest.NewServer(opts...)
-			t.Cleanup(srv.Close)
-			var callOpts []wxpay.CallOption
-			if tt.header != "" {
-				callOpts = append(callOpts, wxpay.Header("Wechatpay-Serial", tt.header))
-			}
-			_, resp, err := srv.Client().V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).PermissionTokens.Post(
-				context.Background(), &wxpay.CreateMembercardPermissionTokenRequest{ActivateType: wxpay.ActivateTypeAutoActivate}, callOpts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := resp.Header.Get("Wechatpay-Serial"); got != tt.wantSerial {
-				t.Errorf("signed by %s, want %s", got, tt.wantSerial)
-			}
-		})
-	}
-}
-
-func TestCertificatesEndpoint(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	for _, certMode := range []bool{true, false} {
-		var opts []wxpaytest.Option
-		if certMode {
-			opts = append(opts, wxpaytest.WithCertificateMode())
-		}
-		srv := wxpaytest.NewServer(opts...)
-		t.Cleanup(srv.Close)
-		certs, err := wxpay.DownloadCertificates(ctx, srv.APIv3Key(),
-			wxpay.WithMerchant(wxpaytest.MchID, wxpaytest.MerchantSerial, srv.MerchantKey()),
-			wxpay.WithBaseURL(srv.URL), wxpay.WithHTTPClient(srv.HTTPClient()), wxpay.WithClock(srv.Now))
-		if certMode {
-			if err != nil || len(certs) != 1 || certs[0].Serial != testkeys.Shared().PlatformCertSerial {
-				t.Errorf("certificate mode: %v %v", certs, err)
-			}
-			continue
-		}
-		var ae *wxpay.APIError
-		if !errors.As(err, &ae) || ae.StatusCode != 404 || ae.Code != "RESOURCE_NOT_EXISTS" {
-			t.Errorf("public-key mode: %v", err)
-		}
 	}
 }
 

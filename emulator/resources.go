@@ -112,11 +112,7 @@ func (e *Emulator) deleteCard(r *request) answer {
 }
 
 func (e *Emulator) listCards(r *request) answer {
-	offset, _ := strconv.Atoi(r.query.Get("offset"))
-	limit, err := strconv.Atoi(r.query.Get("limit"))
-	if err != nil || limit <= 0 {
-		limit = 20
-	}
+	offset, limit := paging(r)
 	s := &e.state
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -132,10 +128,53 @@ func (e *Emulator) listCards(r *request) answer {
 	}
 	sort.Slice(matched, func(i, j int) bool { return matched[i].ID < matched[j].ID })
 	data := []any{}
-	for i := offset; i < len(matched) && i < offset+limit; i++ {
-		data = append(data, matched[i].Template)
+	from, to := page(len(matched), offset, limit)
+	for _, c := range matched[from:to] {
+		data = append(data, c.Template)
 	}
 	return ok(e.render(r, r.op.Response, map[string]any{"total_count": len(matched), "offset": offset, "limit": limit, "data": data}))
+}
+
+// paging reads offset and limit (validated as non-negative integers; limit 0
+// or absent means 20).
+func paging(r *request) (offset, limit int) {
+	offset, _ = strconv.Atoi(r.query.Get("offset"))
+	limit, _ = strconv.Atoi(r.query.Get("limit"))
+	if offset < 0 {
+		offset = 0
+	}
+	if limit <= 0 {
+		limit = 20
+	}
+	return offset, limit
+}
+
+// page returns the bounds of the page [offset, offset+limit) of n items,
+// clamped to [0, n] without overflowing.
+func page(n, offset, limit int) (from, to int) {
+	from = min(max(offset, 0), n)
+	to = n
+	if limit >= 0 && limit < n-from {
+		to = from + limit
+	}
+	return from, to
+}
+
+// invalidateBrandCard marks a brand card template CARD_INVALID.
+func (e *Emulator) invalidateBrandCard(r *request) answer {
+	card, bad := e.ownedCard(r)
+	if bad != nil {
+		return *bad
+	}
+	e.state.mu.Lock()
+	defer e.state.mu.Unlock()
+	card.Template["state"] = "CARD_INVALID"
+	card.Template["update_time"] = rfc3339(e.nowCST())
+	src := copyMap(card.Template)
+	for k, v := range r.body {
+		src[k] = v
+	}
+	return ok(e.render(r, r.op.Response, src))
 }
 
 // ---- brand user cards ----
@@ -160,8 +199,8 @@ func (e *Emulator) importBrandUserCard(r *request) answer {
 		}
 		return prev.answer
 	}
-	if s.users[openID] == nil {
-		return apiError(http.StatusBadRequest, "PARAM_ERROR", "OpenID有误", map[string]any{"field": "/openid", "location": "body"})
+	if !s.users[openID].fits(card) {
+		return unknownOpenID(openID)
 	}
 	if s.members[memberKey{cardID, openID}] != nil {
 		return invalidRequest("该用户已领取过此会员卡，不可重复导入")
@@ -181,6 +220,33 @@ func (e *Emulator) importBrandUserCard(r *request) answer {
 	an := ok(e.render(r, r.op.Response, record))
 	s.idem[key] = &idem{hash: fp, answer: an}
 	return an
+}
+
+// listBrandUserCards lists a user's cards of one brand, in import order.
+func (e *Emulator) listBrandUserCards(r *request) answer {
+	brandID, openID, want := r.query.Get("brand_id"), r.query.Get("openid"), r.query.Get("user_card_state")
+	offset, limit := paging(r)
+	s := &e.state
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.brands[brandID]; b == nil || b.MchID != r.mchID {
+		return invalidRequest("品牌ID无效或不属于该服务商")
+	}
+	var matched []map[string]any
+	for _, m := range s.userMembers[openID] {
+		card := s.cards[m.CardID]
+		if m.record == nil || card == nil || card.Family != BrandFamily || card.BrandID != brandID ||
+			(want != "" && str(m.record, "user_card_state") != want) {
+			continue
+		}
+		matched = append(matched, m.record)
+	}
+	data := []any{}
+	from, to := page(len(matched), offset, limit)
+	for _, rec := range matched[from:to] {
+		data = append(data, rec)
+	}
+	return ok(e.render(r, r.op.Response, map[string]any{"total_count": len(matched), "offset": offset, "limit": limit, "data": data}))
 }
 
 // copyUserInfo re-encrypts the personal data of a request for the merchant, as
@@ -301,8 +367,79 @@ func (e *Emulator) getMembercardUserCard(r *request) answer {
 	}
 	e.state.mu.Lock()
 	defer e.state.mu.Unlock()
-	return ok(e.render(r, r.op.Response, map[string]any{"card_id": m.CardID, "code": m.Code, "openid": m.OpenID,
-		"state": m.State, "user_card_status": m.State, "create_time": rfc3339(m.Created)}))
+	src := map[string]any{"card_id": m.CardID, "code": m.Code, "openid": m.OpenID, "user_card_status": m.State}
+	for k, v := range m.record {
+		src[k] = v
+	}
+	return ok(e.render(r, r.op.Response, src))
+}
+
+// updateMembercardUserCard stores what PATCH …/codes/{code} changes: the
+// membership number, level, background and balance.
+func (e *Emulator) updateMembercardUserCard(r *request) answer {
+	m, bad := e.membercardUserCard(r)
+	if bad != nil {
+		return *bad
+	}
+	e.state.mu.Lock()
+	defer e.state.mu.Unlock()
+	if m.record == nil {
+		m.record = map[string]any{}
+	}
+	for _, k := range []string{"membership_number", "level", "background_picture_url"} {
+		if v, ok := r.body[k]; ok {
+			m.record[k] = v
+		}
+	}
+	if bi, ok := r.body["balance_information"].(map[string]any); ok {
+		m.record["balance"] = bi["balance"]
+	}
+	return noContent()
+}
+
+// activateMembercardUserCard activates a user card (JUMP_ACTIVATE), recording
+// the merchant's membership number.
+func (e *Emulator) activateMembercardUserCard(r *request) answer {
+	m, bad := e.membercardUserCard(r)
+	if bad != nil {
+		return *bad
+	}
+	e.state.mu.Lock()
+	defer e.state.mu.Unlock()
+	if m.State == "UNAVAILABLE" {
+		return invalidRequest("会员卡code已失效，不能激活")
+	}
+	if m.record == nil {
+		m.record = map[string]any{}
+	}
+	if v, ok := r.body["membership_number"]; ok {
+		m.record["membership_number"] = v
+	}
+	m.State = "EFFECTIVE"
+	return noContent()
+}
+
+// listMembercardUserCards lists a user's cards among the caller's templates.
+func (e *Emulator) listMembercardUserCards(r *request) answer {
+	openID, appID := r.query.Get("openid"), r.query.Get("appid")
+	offset, limit := paging(r)
+	s := &e.state
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var matched []*Membership
+	for _, m := range s.userMembers[openID] {
+		card := s.cards[m.CardID]
+		if card == nil || card.Family != MembercardFamily || card.MchID != r.mchID || (appID != "" && card.AppID != appID) {
+			continue
+		}
+		matched = append(matched, m)
+	}
+	data := []any{}
+	from, to := page(len(matched), offset, limit)
+	for _, m := range matched[from:to] {
+		data = append(data, map[string]any{"card_id": m.CardID, "code": m.Code})
+	}
+	return ok(e.render(r, r.op.Response, map[string]any{"total_count": len(matched), "offset": offset, "limit": limit, "data": data}))
 }
 
 func (e *Emulator) invalidateMembercardUserCard(r *request) answer {

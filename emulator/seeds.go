@@ -31,7 +31,12 @@ var handlers = map[string]func(e *Emulator, r *request) answer{
 	"GetBrandUserCard":                (*Emulator).getBrandUserCard,
 	"UpdateBrandUserCard":             (*Emulator).updateBrandUserCard,
 	"InvalidateBrandUserCard":         (*Emulator).invalidateBrandUserCard,
+	"InvalidateBrandCard":             (*Emulator).invalidateBrandCard,
+	"ListBrandUserCards":              (*Emulator).listBrandUserCards,
 	"GetMembercardUserCard":           (*Emulator).getMembercardUserCard,
+	"UpdateMembercardUserCard":        (*Emulator).updateMembercardUserCard,
+	"ActivateMembercardUserCard":      (*Emulator).activateMembercardUserCard,
+	"ListMembercardUserCards":         (*Emulator).listMembercardUserCards,
 	"InvalidateMembercardUserCard":    (*Emulator).invalidateMembercardUserCard,
 	"UpdateMembercardCallback":        (*Emulator).setCallback,
 	"GetMembercardCallback":           (*Emulator).getCallback,
@@ -55,13 +60,25 @@ func (e *Emulator) preAuthToken(r *request) answer {
 		return invalidRequest("品牌ID无效或不属于该服务商")
 	case card == nil || card.Family != BrandFamily || card.BrandID != brandID:
 		return invalidRequest("会员卡模版ID不属于该品牌")
-	case user == nil:
-		return apiError(http.StatusBadRequest, "PARAM_ERROR", "OpenID有误", map[string]any{"field": "/openid", "location": "body"})
+	case !user.fits(card):
+		return unknownOpenID(openID)
 	}
 	return ok(map[string]any{
 		"token":       e.randString(32, alnum),
 		"expire_time": rfc3339(e.nowCST().Add(time.Hour)),
 	})
+}
+
+// unknownOpenID is the documented answer for an openid the service does not know.
+func unknownOpenID(openID string) answer {
+	return fieldError("OpenID有误", "body", "/openid", clip(openID, 64), "no such user under the card's AppID")
+}
+
+// fits reports whether u is a known user whose openid is valid for card: an
+// openid belongs to one AppID, and the card's AppID must be that one (either
+// left empty in a fixture matches anything).
+func (u *User) fits(card *Card) bool {
+	return u != nil && (u.AppID == "" || card.AppID == "" || u.AppID == card.AppID)
 }
 
 // membercardCard finds a membercard-open card the caller created.
@@ -97,7 +114,7 @@ func (e *Emulator) payrollToken(r *request) answer {
 	case sub == nil || sub.MchID != r.mchID:
 		return invalidRequest("子商户号sub_mchid与服务商商户号不存在受理关系")
 	case appID == "" && subAppID == "":
-		return apiError(http.StatusBadRequest, "PARAM_ERROR", "appid与sub_appid至少填写一个", map[string]any{"field": "/appid", "location": "body"})
+		return fieldError("appid与sub_appid至少填写一个", "body", "/appid", "", "appid or sub_appid is required")
 	case subAppID != "" && !contains(sub.AppIDs, subAppID):
 		return invalidRequest("sub_appid与sub_mchid不存在绑定关系")
 	case r.plain["body:/user_name"] == "" || r.plain["body:/id_card_number"] == "":
@@ -109,10 +126,12 @@ func (e *Emulator) payrollToken(r *request) answer {
 	})
 }
 
-// fingerprint hashes a request's content with decrypted values in place of
-// ciphertexts (OAEP is randomised: the same plaintext never encrypts twice the same).
+// fingerprint hashes a request's content (path parameters, query and body) with
+// decrypted values in place of ciphertexts (OAEP is randomised: the same
+// plaintext never encrypts twice the same), so that "the same request" can be
+// told from "the same number with different parameters".
 func (r *request) fingerprint() [32]byte {
-	b, _ := json.Marshal(plainCopy(r.body, "", r.plain))
+	b, _ := json.Marshal(map[string]any{"path": r.params, "query": r.query, "body": plainCopy(r.body, "", r.plain)})
 	return sha256.Sum256(b)
 }
 
@@ -157,30 +176,32 @@ func (e *Emulator) importMembercardUser(r *request) answer {
 		}
 		return prev.answer
 	}
-	if s.users[openID] == nil {
-		return apiError(http.StatusBadRequest, "PARAM_ERROR", "OpenID有误", map[string]any{"field": "/openid", "location": "body"})
+	if !s.users[openID].fits(card) {
+		return unknownOpenID(openID)
 	}
 	if s.members[memberKey{card.ID, openID}] != nil {
 		return invalidRequest("该用户已领取过此会员卡，不可重复导入")
 	}
+	// The code follows the card's mode; a code sent for another mode is ignored,
+	// as the service allocates it.
 	switch card.CodeMode {
 	case RealTime:
 		if code == "" {
-			return apiError(http.StatusBadRequest, "PARAM_ERROR", "实时code模式的会员卡必须传入code", map[string]any{"field": "/code", "location": "body"})
+			return fieldError("实时code模式的会员卡必须传入code", "body", "/code", "", "is required for a REAL_TIME card")
+		}
+		if s.byCode[memberKey{card.ID, code}] != nil {
+			return invalidRequest("该code已被使用")
 		}
 	case MerchantDeposit:
-		codes := s.deposited[card.ID]
-		if len(codes) == 0 {
+		var left bool
+		if code, left = s.takeDeposited(card.ID); !left {
 			return invalidRequest("会员卡已无可用的预存code，请先导入code")
 		}
-		code, s.deposited[card.ID] = codes[0], codes[1:]
 	default:
-		for code == "" || s.byCode[memberKey{card.ID, code}] != nil {
+		code = e.randString(12, "0123456789")
+		for s.byCode[memberKey{card.ID, code}] != nil {
 			code = e.randString(12, "0123456789")
 		}
-	}
-	if s.byCode[memberKey{card.ID, code}] != nil {
-		return invalidRequest("该code已被使用")
 	}
 	s.addMember(&Membership{CardID: card.ID, OpenID: openID, Code: code, RequestNo: no, State: "EFFECTIVE", Created: e.now()})
 	an := ok(map[string]any{"code": code})
@@ -200,14 +221,12 @@ func (e *Emulator) depositCodes(r *request) answer {
 	s := &e.state
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var data []any
+	data := make([]any, 0, len(list))
 	for _, c := range list {
 		code, _ := c.(string)
 		result := "SUCCESS"
-		if code == "" || s.byCode[memberKey{card.ID, code}] != nil || contains(s.deposited[card.ID], code) {
+		if !s.deposit(card.ID, code) {
 			result = "DUPLICATE"
-		} else {
-			s.deposited[card.ID] = append(s.deposited[card.ID], code)
 		}
 		data = append(data, map[string]any{"code": code, "result": result})
 	}

@@ -85,8 +85,10 @@ type state struct {
 	members      map[memberKey]*Membership
 	byCode       map[memberKey]*Membership // (card, code)
 	cardMembers  map[string][]*Membership  // card → memberships, in import order
+	userMembers  map[string][]*Membership  // openid → memberships, in import order
 	idem         map[idemKey]*idem
-	deposited    map[string][]string // card → codes not yet used
+	deposited    map[string][]string // card → codes not yet used, in deposit order
+	depositedSet map[memberKey]bool  // (card, code) of the codes in deposited
 	callbacks    map[string]string   // mchid → notify_url (membercard)
 	resources    map[string]map[string]any
 }
@@ -99,8 +101,10 @@ func (s *state) init() {
 	s.members = map[memberKey]*Membership{}
 	s.byCode = map[memberKey]*Membership{}
 	s.cardMembers = map[string][]*Membership{}
+	s.userMembers = map[string][]*Membership{}
 	s.idem = map[idemKey]*idem{}
 	s.deposited = map[string][]string{}
+	s.depositedSet = map[memberKey]bool{}
 	s.callbacks = map[string]string{}
 	s.resources = map[string]map[string]any{}
 }
@@ -168,11 +172,18 @@ func (e *Emulator) AddSubMerchant(s SubMerchant) error {
 	return nil
 }
 
-// DepositCodes adds codes to a MERCHANT_DEPOSIT card, as codes/deposit does.
-func (e *Emulator) DepositCodes(cardID string, codes ...string) {
+// DepositCodes adds codes to a MERCHANT_DEPOSIT card, as codes/deposit does,
+// and reports how many were new (neither deposited nor in use already).
+func (e *Emulator) DepositCodes(cardID string, codes ...string) int {
 	e.state.mu.Lock()
 	defer e.state.mu.Unlock()
-	e.state.deposited[cardID] = append(e.state.deposited[cardID], codes...)
+	n := 0
+	for _, c := range codes {
+		if e.state.deposit(cardID, c) {
+			n++
+		}
+	}
+	return n
 }
 
 // Memberships returns the memberships of a card in import order.
@@ -221,4 +232,30 @@ func (s *state) addMember(m *Membership) {
 	s.members[memberKey{m.CardID, m.OpenID}] = m
 	s.byCode[memberKey{m.CardID, m.Code}] = m
 	s.cardMembers[m.CardID] = append(s.cardMembers[m.CardID], m)
+	s.userMembers[m.OpenID] = append(s.userMembers[m.OpenID], m)
+}
+
+// deposit adds an unused code to a card's pool; false when it is empty, in the
+// pool already or held by a member. The caller holds the lock.
+func (s *state) deposit(cardID, code string) bool {
+	k := memberKey{cardID, code}
+	if code == "" || s.depositedSet[k] || s.byCode[k] != nil {
+		return false
+	}
+	s.depositedSet[k] = true
+	s.deposited[cardID] = append(s.deposited[cardID], code)
+	return true
+}
+
+// takeDeposited removes and returns the oldest deposited code of a card. The
+// caller holds the lock.
+func (s *state) takeDeposited(cardID string) (string, bool) {
+	codes := s.deposited[cardID]
+	if len(codes) == 0 {
+		return "", false
+	}
+	code := codes[0]
+	s.deposited[cardID] = codes[1:]
+	delete(s.depositedSet, memberKey{cardID, code})
+	return code, true
 }
