@@ -81,6 +81,7 @@ type Option func(*config)
 type config struct {
 	certMode, transition bool
 	realClock            bool
+	clock                func() time.Time
 	seed                 uint64
 	extra                []emulator.Option
 }
@@ -95,6 +96,10 @@ func WithTransition() Option { return func(c *config) { c.transition = true } }
 
 // WithRealClock uses time.Now instead of the fake clock.
 func WithRealClock() Option { return func(c *config) { c.realClock = true } }
+
+// WithClock uses now, shared by the server and its clients, instead of the
+// fake clock; Server.Clock then returns nil. A nil now is ignored.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
 
 // WithSeed changes the seed of the server's random choices (default 1).
 func WithSeed(seed uint64) Option { return func(c *config) { c.seed = seed } }
@@ -181,15 +186,19 @@ func (s *Server) Close() {
 
 // Now is the server's clock.
 func (s *Server) Now() time.Time {
-	if s.realTime {
+	switch {
+	case s.cfg.clock != nil:
+		return s.cfg.clock()
+	case s.realTime:
 		return time.Now()
 	}
 	return s.clock.Now()
 }
 
-// Clock returns the fake clock shared with clients (nil with WithRealClock).
+// Clock returns the fake clock shared with clients (nil with WithRealClock or
+// WithClock).
 func (s *Server) Clock() *Clock {
-	if s.realTime {
+	if s.realTime || s.cfg.clock != nil {
 		return nil
 	}
 	return s.clock
@@ -200,15 +209,17 @@ func (s *Server) HTTPClient() *http.Client { return s.hs.Client() }
 
 // Client returns a *wxpay.Client configured for the server: merchant key and
 // serial, the platform key (or certificate), base URL, HTTP client and clock.
-func (s *Server) Client() *wxpay.Client {
-	c, err := s.NewClient()
+// opts are applied after those (a logger, a retry policy, …). Like httptest
+// on misuse, it panics when opts are invalid; NewClient returns the error.
+func (s *Server) Client(opts ...wxpay.Option) *wxpay.Client {
+	c, err := s.NewClient(opts...)
 	if err != nil {
-		panic("wxpaytest: " + err.Error()) // the server's own configuration: cannot fail
+		panic("wxpaytest: Client: " + err.Error())
 	}
 	return c
 }
 
-// NewClient is Client with extra options (a logger, a retry policy, …).
+// NewClient is Client returning the error of invalid options.
 func (s *Server) NewClient(opts ...wxpay.Option) (*wxpay.Client, error) {
 	k := testkeys.Shared()
 	base := []wxpay.Option{
