@@ -104,7 +104,10 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.clock =
 // WithSeed changes the seed of the server's random choices (default 1).
 func WithSeed(seed uint64) Option { return func(c *config) { c.seed = seed } }
 
-// WithEmulatorOptions passes options to the emulator.
+// WithEmulatorOptions passes options to the emulator, after the server's own
+// (merchant, keys, seed, clock). Like httptest on misuse, NewServer and
+// NewUnstartedServer panic when these options are invalid; build an emulator
+// with emulator.New to get the error instead.
 func WithEmulatorOptions(opts ...emulator.Option) Option {
 	return func(c *config) { c.extra = append(c.extra, opts...) }
 }
@@ -242,6 +245,8 @@ func (s *Server) NewClient(opts ...wxpay.Option) (*wxpay.Client, error) {
 }
 
 // APIv3Key returns the server's APIv3 key, for notify.New.
+// APIv3Key returns the APIv3 key the server encrypts notifications and
+// certificates with (the constant APIv3Key, parsed).
 func (s *Server) APIv3Key() wxpay.APIv3Key { return s.apiV3Key }
 
 // PlatformPublicKey returns the key the server signs with in public-key mode.
