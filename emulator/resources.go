@@ -112,7 +112,6 @@ func (e *Emulator) deleteCard(r *request) answer {
 }
 
 func (e *Emulator) listCards(r *request) answer {
-	offset, limit := paging(r)
 	s := &e.state
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -127,37 +126,29 @@ func (e *Emulator) listCards(r *request) answer {
 		}
 	}
 	sort.Slice(matched, func(i, j int) bool { return matched[i].ID < matched[j].ID })
-	data := []any{}
-	from, to := page(len(matched), offset, limit)
-	for _, c := range matched[from:to] {
-		data = append(data, c.Template)
-	}
-	return ok(e.render(r, r.op.Response, map[string]any{"total_count": len(matched), "offset": offset, "limit": limit, "data": data}))
+	return listPage(e, r, matched, func(c *Card) any { return c.Template })
 }
 
-// paging reads offset and limit (validated as non-negative integers; limit 0
-// or absent means 20).
-func paging(r *request) (offset, limit int) {
-	offset, _ = strconv.Atoi(r.query.Get("offset"))
-	limit, _ = strconv.Atoi(r.query.Get("limit"))
-	if offset < 0 {
-		offset = 0
-	}
+// listPage answers a list operation with the page of items that the query's
+// offset and limit (validated as non-negative integers; limit 0 or absent
+// means 20) select, each item rendered by item.
+func listPage[T any](e *Emulator, r *request, items []T, item func(T) any) answer {
+	offset, _ := strconv.Atoi(r.query.Get("offset"))
+	limit, _ := strconv.Atoi(r.query.Get("limit"))
+	offset = max(offset, 0)
 	if limit <= 0 {
 		limit = 20
 	}
-	return offset, limit
-}
-
-// page returns the bounds of the page [offset, offset+limit) of n items,
-// clamped to [0, n] without overflowing.
-func page(n, offset, limit int) (from, to int) {
-	from = min(max(offset, 0), n)
-	to = n
-	if limit >= 0 && limit < n-from {
+	from := min(offset, len(items))
+	to := len(items)
+	if limit < to-from { // no overflow for a huge limit
 		to = from + limit
 	}
-	return from, to
+	data := make([]any, 0, to-from)
+	for _, it := range items[from:to] {
+		data = append(data, item(it))
+	}
+	return ok(e.render(r, r.op.Response, map[string]any{"total_count": len(items), "offset": offset, "limit": limit, "data": data}))
 }
 
 // invalidateBrandCard marks a brand card template CARD_INVALID.
@@ -225,7 +216,6 @@ func (e *Emulator) importBrandUserCard(r *request) answer {
 // listBrandUserCards lists a user's cards of one brand, in import order.
 func (e *Emulator) listBrandUserCards(r *request) answer {
 	brandID, openID, want := r.query.Get("brand_id"), r.query.Get("openid"), r.query.Get("user_card_state")
-	offset, limit := paging(r)
 	s := &e.state
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -241,12 +231,7 @@ func (e *Emulator) listBrandUserCards(r *request) answer {
 		}
 		matched = append(matched, m.record)
 	}
-	data := []any{}
-	from, to := page(len(matched), offset, limit)
-	for _, rec := range matched[from:to] {
-		data = append(data, rec)
-	}
-	return ok(e.render(r, r.op.Response, map[string]any{"total_count": len(matched), "offset": offset, "limit": limit, "data": data}))
+	return listPage(e, r, matched, func(rec map[string]any) any { return rec })
 }
 
 // copyUserInfo re-encrypts the personal data of a request for the merchant, as
@@ -422,7 +407,6 @@ func (e *Emulator) activateMembercardUserCard(r *request) answer {
 // listMembercardUserCards lists a user's cards among the caller's templates.
 func (e *Emulator) listMembercardUserCards(r *request) answer {
 	openID, appID := r.query.Get("openid"), r.query.Get("appid")
-	offset, limit := paging(r)
 	s := &e.state
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -434,12 +418,7 @@ func (e *Emulator) listMembercardUserCards(r *request) answer {
 		}
 		matched = append(matched, m)
 	}
-	data := []any{}
-	from, to := page(len(matched), offset, limit)
-	for _, m := range matched[from:to] {
-		data = append(data, map[string]any{"card_id": m.CardID, "code": m.Code})
-	}
-	return ok(e.render(r, r.op.Response, map[string]any{"total_count": len(matched), "offset": offset, "limit": limit, "data": data}))
+	return listPage(e, r, matched, func(m *Membership) any { return map[string]any{"card_id": m.CardID, "code": m.Code} })
 }
 
 func (e *Emulator) invalidateMembercardUserCard(r *request) answer {
