@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/wxpaykit/wxpay/internal/wire"
 )
@@ -48,7 +47,7 @@ func (e *Emulator) authenticate(r *http.Request, body []byte) (string, *rsa.Publ
 	sig, err := base64.StdEncoding.DecodeString(a.Signature)
 	digest := sha256.Sum256(msg)
 	if err != nil || rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig) != nil {
-		truncated := clipRunes(msg, 512)
+		truncated := string(cut(msg, 512))
 		return "", nil, signError("错误的签名，验签失败", "signature", "sign not match", map[string]any{
 			"method": r.Method, "url": requestTarget(r), "sign_message_length": len(msg), "truncated_sign_message": truncated,
 		})
@@ -68,15 +67,4 @@ func requestTarget(r *http.Request) string {
 		return r.RequestURI
 	}
 	return r.URL.RequestURI()
-}
-
-// clipRunes keeps at most n bytes of b, cut at a character boundary.
-func clipRunes(b []byte, n int) string {
-	if len(b) <= n {
-		return string(b)
-	}
-	for n > 0 && !utf8.RuneStart(b[n]) {
-		n--
-	}
-	return string(b[:n])
 }

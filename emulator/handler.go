@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wxpaykit/wxpay/internal/apispec"
 	"github.com/wxpaykit/wxpay/internal/wire"
@@ -289,11 +290,25 @@ func (e *Emulator) requestID() string {
 	return e.randString(31, "0123456789ABCDEF") + "-" + e.randString(9, "0123456789ABCDEF")
 }
 
+// clip shortens a client-supplied value echoed in an error to at most n bytes,
+// marking the cut with "…".
 func clip(s string, n int) string {
 	if len(s) > n {
-		return s[:n] + "…"
+		return cut(s, n) + "…"
 	}
 	return s
+}
+
+// cut keeps at most n bytes of s, cut at a character boundary so that a value
+// echoed in an answer stays valid UTF-8.
+func cut[T ~string | ~[]byte](s T, n int) T {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func dropConnection(w http.ResponseWriter) {

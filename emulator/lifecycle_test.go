@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -226,6 +227,13 @@ func TestProtocolEdges(t *testing.T) {
 	info := b["detail"].(map[string]any)["sign_information"].(map[string]any)
 	if msg := info["truncated_sign_message"].(string); resp.StatusCode != 401 || strings.ContainsRune(msg, '\uFFFD') || len(msg) > 512 {
 		t.Errorf("truncated message %q", msg)
+	}
+	// A long multi-byte value echoed in a PARAM_ERROR is clipped on a character boundary too.
+	target := "/v3/marketing/membercard-open/cards?offset=" + url.QueryEscape(strings.Repeat("店", 30))
+	resp, b = rawRequest{method: "GET", target: target}.do(t, srv)
+	if v, _ := b["detail"].(map[string]any)["value"].(string); resp.StatusCode != 400 || strings.ContainsRune(v, '\uFFFD') ||
+		v != strings.Repeat("店", 21)+"…" {
+		t.Errorf("clipped value %q (%d %v)", v, resp.StatusCode, b)
 	}
 }
 
