@@ -80,8 +80,7 @@ type Option func(*config)
 
 type config struct {
 	certMode, transition bool
-	realClock            bool
-	clock                func() time.Time
+	clock                func() time.Time // nil: the fake clock
 	seed                 uint64
 	extra                []emulator.Option
 }
@@ -95,11 +94,18 @@ func WithCertificateMode() Option { return func(c *config) { c.certMode = true }
 func WithTransition() Option { return func(c *config) { c.transition = true } }
 
 // WithRealClock uses time.Now instead of the fake clock.
-func WithRealClock() Option { return func(c *config) { c.realClock = true } }
+func WithRealClock() Option { return WithClock(time.Now) }
 
 // WithClock uses now, shared by the server and its clients, instead of the
-// fake clock; Server.Clock then returns nil. A nil now is ignored.
-func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
+// fake clock; Server.Clock then returns nil. A nil now is ignored; of several
+// clock options, the last wins.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) {
+		if now != nil {
+			c.clock = now
+		}
+	}
+}
 
 // WithSeed changes the seed of the server's random choices (default 1).
 func WithSeed(seed uint64) Option { return func(c *config) { c.seed = seed } }
@@ -121,7 +127,6 @@ type Server struct {
 
 	hs       *httptest.Server
 	clock    *Clock
-	realTime bool
 	apiV3Key wxpay.APIv3Key
 	cfg      config
 }
@@ -145,7 +150,7 @@ func NewUnstartedServer(opts ...Option) *Server {
 	if err != nil {
 		panic("wxpaytest: " + err.Error()) // a constant of this package
 	}
-	s := &Server{clock: &Clock{now: Start}, realTime: cfg.realClock, apiV3Key: apiKey, cfg: cfg}
+	s := &Server{clock: &Clock{now: Start}, apiV3Key: apiKey, cfg: cfg}
 	eopts := []emulator.Option{
 		emulator.WithMerchant(MchID, MerchantSerial, &k.Merchant.PublicKey),
 		emulator.WithAPIv3Key(apiKey),
@@ -189,11 +194,8 @@ func (s *Server) Close() {
 
 // Now is the server's clock.
 func (s *Server) Now() time.Time {
-	switch {
-	case s.cfg.clock != nil:
+	if s.cfg.clock != nil {
 		return s.cfg.clock()
-	case s.realTime:
-		return time.Now()
 	}
 	return s.clock.Now()
 }
@@ -201,7 +203,7 @@ func (s *Server) Now() time.Time {
 // Clock returns the fake clock shared with clients (nil with WithRealClock or
 // WithClock).
 func (s *Server) Clock() *Clock {
-	if s.realTime || s.cfg.clock != nil {
+	if s.cfg.clock != nil {
 		return nil
 	}
 	return s.clock
