@@ -5,7 +5,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -33,13 +32,9 @@ func DownloadCertificates(ctx context.Context, apiV3Key APIv3Key, opts ...Option
 	if apiV3Key.IsZero() {
 		return nil, fmt.Errorf("%w: the APIv3 key is needed to decrypt the certificates", ErrInvalidConfig)
 	}
-	s := defaultSettings()
-	for _, o := range opts {
-		if o != nil {
-			if err := o(s); err != nil {
-				return nil, err
-			}
-		}
+	s, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	c, err := newClient(s, false)
 	if err != nil {
@@ -69,9 +64,6 @@ func DownloadCertificates(ctx context.Context, apiV3Key APIv3Key, opts ...Option
 	}
 	return certs, nil
 }
-
-// ErrBadCertificate is wrapped when a downloaded certificate does not match its entry.
-var ErrBadCertificate = errors.New("wxpay: downloaded certificate is not valid")
 
 func decodeCertificates(resp *Response, key APIv3Key) ([]PlatformCertificate, error) {
 	var body struct {

@@ -8,18 +8,10 @@ import (
 	"crypto/rsa"
 	"crypto/sha1"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 )
-
-// ErrDecrypt is wrapped by every failure to decrypt a sensitive field, a
-// notification resource or a certificate. The cause never includes plaintext.
-var ErrDecrypt = errors.New("wxpay: decryption failed")
-
-// ErrEncrypt is wrapped by every failure to encrypt a sensitive field.
-var ErrEncrypt = errors.New("wxpay: encryption failed")
 
 // MaxOAEPPlaintext is the largest plaintext RSAES-OAEP(SHA-1) can carry under a
 // 2048-bit key: 256 - 2*20 - 2 bytes.
@@ -146,3 +138,26 @@ func (k APIv3Key) EncryptAEAD(nonce, associatedData string, plaintext []byte) (s
 }
 
 const redacted = "[REDACTED]"
+
+// Encrypt encrypts a sensitive value for WeChat Pay with the key named by
+// EncryptionSerial. Requests do this automatically for Sensitive values; use it
+// only when building a body by hand.
+func (c *Client) Encrypt(plaintext string) (string, error) {
+	if c.encKey == nil {
+		return "", fmt.Errorf("%w: no WeChat Pay key to encrypt with", ErrEncrypt)
+	}
+	return EncryptOAEP(c.rand, c.encKey.pub, []byte(plaintext))
+}
+
+// Decrypt opens a field WeChat Pay encrypted with the merchant certificate's
+// public key. It needs a signer that is also a crypto.Decrypter.
+func (c *Client) Decrypt(ciphertext Encrypted) (Sensitive, error) {
+	if c.decrypter == nil {
+		return "", fmt.Errorf("%w: the merchant signer is not a crypto.Decrypter", ErrDecrypt)
+	}
+	pt, err := DecryptOAEP(c.decrypter, string(ciphertext))
+	if err != nil {
+		return "", err
+	}
+	return Sensitive(pt), nil
+}

@@ -8,6 +8,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/wxpaykit/wxpay/core"
+	"github.com/wxpaykit/wxpay/internal/redact"
+	"github.com/wxpaykit/wxpay/internal/wire"
 )
 
 // Sentinels for failures detected locally, matched with errors.Is. Verification
@@ -30,10 +34,26 @@ var (
 	// ErrInvalidConfig is wrapped by NewClient's configuration errors.
 	ErrInvalidConfig = errors.New("wxpay: invalid configuration")
 	// ErrInvalidRequest is wrapped by errors found before anything is sent: a
-	// missing path parameter, a bad template, a failed client-side validation.
-	ErrInvalidRequest = errors.New("wxpay: invalid request")
+	// missing path parameter, a bad template, header or query value, a failed
+	// client-side validation. Such a call is never retried.
+	ErrInvalidRequest = core.ErrInvalidRequest
 	// ErrResponseTooLarge: the response body exceeded the configured limit.
 	ErrResponseTooLarge = errors.New("wxpay: response body too large")
+	// ErrNoBody is returned by Response.Decode for a response without a body (204).
+	ErrNoBody = core.ErrNoBody
+	// ErrSensitiveUnsealed: a Sensitive value was JSON-encoded outside a client
+	// request (e.g. when logging a request as JSON); the plaintext is withheld.
+	ErrSensitiveUnsealed = core.ErrSensitiveUnsealed
+
+	// ErrInvalidKey is wrapped by every key- and certificate-loading error.
+	ErrInvalidKey = errors.New("wxpay: invalid key material")
+	// ErrBadCertificate is wrapped when a downloaded certificate does not match its entry.
+	ErrBadCertificate = errors.New("wxpay: downloaded certificate is not valid")
+	// ErrDecrypt is wrapped by every failure to decrypt a sensitive field, a
+	// notification resource or a certificate. The cause never includes plaintext.
+	ErrDecrypt = errors.New("wxpay: decryption failed")
+	// ErrEncrypt is wrapped by every failure to encrypt a sensitive field.
+	ErrEncrypt = errors.New("wxpay: encryption failed")
 )
 
 // VerificationError reports a 2xx response whose signature could not be verified.
@@ -139,14 +159,20 @@ func (e *APIError) ErrorCode() string { return e.Code }
 // ErrorMessage returns the WeChat Pay error message.
 func (e *APIError) ErrorMessage() string { return e.Message }
 
-// Temporary reports whether the documented guidance is to retry: 429, 5xx, and
-// SYSTEM_ERROR / FREQUENCY_LIMITED / RATELIMIT_EXCEEDED / SERVICE_UNAVAILABLE codes.
-func (e *APIError) Temporary() bool {
-	switch e.Code {
-	case "SYSTEM_ERROR", "FREQUENCY_LIMITED", "RATELIMIT_EXCEEDED", "SERVICE_UNAVAILABLE":
-		return true
-	}
-	return e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
+// Temporary reports whether the documented guidance is to retry: the request was
+// refused for its rate (429, FREQUENCY_LIMITED, RATELIMIT_EXCEEDED) or the
+// service failed (5xx, SYSTEM_ERROR, SERVICE_UNAVAILABLE).
+func (e *APIError) Temporary() bool { return e.rateLimited() || e.serverFailed() }
+
+// rateLimited: the request was refused before it was processed, so repeating it
+// is always safe.
+func (e *APIError) rateLimited() bool {
+	return e.StatusCode == http.StatusTooManyRequests || e.Code == "FREQUENCY_LIMITED" || e.Code == "RATELIMIT_EXCEEDED"
+}
+
+// serverFailed: the service failed; whether the request took effect is unknown.
+func (e *APIError) serverFailed() bool {
+	return e.StatusCode >= 500 || e.Code == "SYSTEM_ERROR" || e.Code == "SERVICE_UNAVAILABLE"
 }
 
 // maxErrorSnippet bounds how much of a non-JSON error body is kept.
@@ -155,7 +181,7 @@ const maxErrorSnippet = 512
 // parseAPIError builds the error for a non-2xx response. It never fails: bodies that
 // are not the documented JSON still yield an error with the status and a snippet.
 func parseAPIError(status int, header http.Header, body []byte) *APIError {
-	e := &APIError{StatusCode: status, Header: header, RequestID: header.Get("Request-Id")}
+	e := &APIError{StatusCode: status, Header: header, RequestID: header.Get(wire.HeaderRequestID)}
 	var wire struct {
 		Code    string          `json:"code"`
 		Message string          `json:"message"`
@@ -170,7 +196,7 @@ func parseAPIError(status int, header http.Header, body []byte) *APIError {
 		return e
 	}
 	e.Message = http.StatusText(status)
-	e.Body = snippet(trimmed)
+	e.Body = redact.Snippet(trimmed, maxErrorSnippet)
 	return e
 }
 
@@ -208,17 +234,26 @@ func jsonText(raw json.RawMessage) string {
 	return string(raw)
 }
 
-// snippet keeps the start of an unexpected body, valid UTF-8, without control bytes.
-func snippet(b []byte) string {
-	if len(b) > maxErrorSnippet {
-		b = b[:maxErrorSnippet]
+// TransportError is a failure to get any HTTP answer: DNS, connect, TLS, reset,
+// timeout. The request may or may not have reached WeChat Pay.
+type TransportError struct {
+	Method, Path string
+	Attempts     int
+	Err          error
+}
+
+func (e *TransportError) Error() string {
+	s := "wxpay: " + e.Method + " " + e.Path + ": " + e.Err.Error()
+	if e.Attempts > 1 {
+		s += " (after " + strconv.Itoa(e.Attempts) + " attempts)"
 	}
-	s := strings.ToValidUTF8(string(b), "")
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 && r != '\n' && r != '\t' {
-			return -1
-		}
-		return r
-	}, s)
 	return s
+}
+
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// Timeout reports whether the failure was a timeout.
+func (e *TransportError) Timeout() bool {
+	var t interface{ Timeout() bool }
+	return errors.As(e.Err, &t) && t.Timeout()
 }

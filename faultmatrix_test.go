@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
 	"github.com/wxpaykit/wxpay/emulator"
 	"github.com/wxpaykit/wxpay/wxpaytest"
 )
@@ -118,7 +119,7 @@ func TestFaultMatrix(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				m, _, err := imp.Post(context.Background(), &wxpay.ImportMembercardUserRequest{
+				m, _, err := imp.Post(context.Background(), &membercardopen.ImportUserRequest{
 					OpenID: users[i].OpenID, OutRequestNo: fmt.Sprintf("fm-%08d", i)})
 				if err == nil {
 					results[i].code = m.Code
@@ -179,7 +180,7 @@ func TestFaultMatrix(t *testing.T) {
 		if r.err == nil {
 			continue
 		}
-		m, _, err := imp.Post(context.Background(), &wxpay.ImportMembercardUserRequest{
+		m, _, err := imp.Post(context.Background(), &membercardopen.ImportUserRequest{
 			OpenID: users[i].OpenID, OutRequestNo: fmt.Sprintf("fm-%08d", i)})
 		if err != nil {
 			t.Fatalf("repeat of call %d: %v", i, err)

@@ -4,15 +4,13 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-)
 
-// ErrInvalidKey is wrapped by every key- and certificate-loading error.
-var ErrInvalidKey = errors.New("wxpay: invalid key material")
+	"github.com/wxpaykit/wxpay/internal/redact"
+)
 
 // MinRSABits is the smallest RSA modulus accepted; APIv3 keys are RSA-2048.
 const MinRSABits = 2048
@@ -110,42 +108,28 @@ func LoadCertificate(pemBytes []byte) (*x509.Certificate, error) {
 }
 
 // LoadPrivateKeyFile reads and parses a merchant private key file.
-func LoadPrivateKeyFile(path string) (*rsa.PrivateKey, error) {
-	b, err := readPEMFile(path)
-	if err != nil {
-		return nil, err
-	}
-	k, err := LoadPrivateKey(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return k, nil
-}
+func LoadPrivateKeyFile(path string) (*rsa.PrivateKey, error) { return loadFile(path, LoadPrivateKey) }
 
 // LoadPublicKeyFile reads and parses a WeChat Pay public key file.
-func LoadPublicKeyFile(path string) (*rsa.PublicKey, error) {
-	b, err := readPEMFile(path)
-	if err != nil {
-		return nil, err
-	}
-	k, err := LoadPublicKey(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return k, nil
-}
+func LoadPublicKeyFile(path string) (*rsa.PublicKey, error) { return loadFile(path, LoadPublicKey) }
 
 // LoadCertificateFile reads and parses a PEM certificate file.
 func LoadCertificateFile(path string) (*x509.Certificate, error) {
+	return loadFile(path, LoadCertificate)
+}
+
+// loadFile reads a PEM file (bounded) and parses it, naming the file in errors.
+func loadFile[T any](path string, parse func([]byte) (T, error)) (T, error) {
+	var zero T
 	b, err := readPEMFile(path)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	c, err := LoadCertificate(b)
+	v, err := parse(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return zero, fmt.Errorf("%s: %w", path, err)
 	}
-	return c, nil
+	return v, nil
 }
 
 // CertificateSerial returns a certificate's serial number as WeChat Pay writes it:
@@ -206,10 +190,4 @@ func keyKind(k any) string {
 
 // sanitizeASN1 keeps parser errors (which never contain key bytes) but drops any
 // trailing detail that could be long.
-func sanitizeASN1(err error) string {
-	s := err.Error()
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
-}
+func sanitizeASN1(err error) string { return redact.Clip(err.Error(), 200) }

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/apiv3/cardmember"
+	"github.com/wxpaykit/wxpay/apiv3/payrollcard"
 	"github.com/wxpaykit/wxpay/emulator"
 	"github.com/wxpaykit/wxpay/internal/testkeys"
 	"github.com/wxpaykit/wxpay/notify"
@@ -80,7 +82,7 @@ func TestNoSecretInLogsErrorsOrFormatting(t *testing.T) {
 			outputs = append(outputs, fmt.Sprintf("%v|%+v|%#v", x, x, x))
 		}
 	}
-	payroll := &wxpay.CreatePayrollCardTokenRequest{OpenID: wxpaytest.OpenID, SubMchID: wxpaytest.SubMchID, AppID: wxpaytest.AppID, UserName: name, IDCardNumber: idCard}
+	payroll := &payrollcard.CreateTokenRequest{OpenID: wxpaytest.OpenID, SubMchID: wxpaytest.SubMchID, AppID: wxpaytest.AppID, UserName: name, IDCardNumber: idCard}
 
 	// Success with encrypted fields, then the same under faults.
 	tok, resp, err := c.V3.PayrollCard.Tokens.Post(ctx, payroll)
@@ -92,17 +94,17 @@ func TestNoSecretInLogsErrorsOrFormatting(t *testing.T) {
 	}
 	srv.Emulator.ClearFaults()
 	// Business error, validation error, rejected ciphertext, unknown serial.
-	_, _, err = c.V3.PayrollCard.Tokens.Post(ctx, &wxpay.CreatePayrollCardTokenRequest{OpenID: wxpaytest.OpenID, SubMchID: "1", AppID: "wx", UserName: name, IDCardNumber: idCard})
+	_, _, err = c.V3.PayrollCard.Tokens.Post(ctx, &payrollcard.CreateTokenRequest{OpenID: wxpaytest.OpenID, SubMchID: "1", AppID: "wx", UserName: name, IDCardNumber: idCard})
 	keep(err)
-	_, _, err = c.V3.PayrollCard.Tokens.Post(ctx, &wxpay.CreatePayrollCardTokenRequest{UserName: name, IDCardNumber: idCard, EmploymentType: "X"})
+	_, _, err = c.V3.PayrollCard.Tokens.Post(ctx, &payrollcard.CreateTokenRequest{UserName: name, IDCardNumber: idCard, EmploymentType: "X"})
 	keep(err)
 	_, err = c.Chain("v3/payroll-card/tokens").Post(ctx, map[string]any{"openid": "o", "sub_mchid": "1", "user_name": name, "id_card_number": idCard},
 		wxpay.Header("Wechatpay-Serial", wxpaytest.PublicKeyID))
 	keep(err)
 	// Brand import with an encrypted phone number; the answer carries it encrypted for us.
-	card, _, err := c.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, &wxpay.ImportBrandUserCardByOpenIDRequest{
+	card, _, err := c.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, &cardmember.ImportUserCardByOpenIDRequest{
 		BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID, UserCardCode: "478515832665",
-		PhoneNumber: phone, PickupTime: "2026-01-01T10:00:00+08:00", DateInformation: wxpay.ValidDateInformation{Type: wxpay.ValidDateTypePermanent}})
+		PhoneNumber: phone, PickupTime: "2026-01-01T10:00:00+08:00", DateInformation: cardmember.ValidDateInformation{Type: cardmember.ValidDateTypePermanent}})
 	keep(card, err)
 	if card != nil {
 		plain, err := card.DecryptPhoneNumber(c)

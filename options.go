@@ -64,6 +64,22 @@ func defaultSettings() *settings {
 	}
 }
 
+// applyOptions builds the settings from opts: nil options are skipped and the
+// first option error is returned. NewClient, NewVerifier and
+// DownloadCertificates all read their options through it.
+func applyOptions(opts []Option) (*settings, error) {
+	s := defaultSettings()
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
 // WithMerchant sets the caller: the merchant (or service-provider) mchid, the serial
 // number of its API certificate (商户API证书序列号) and the key that signs requests.
 // signer is usually the *rsa.PrivateKey from LoadPrivateKey; any crypto.Signer over
@@ -180,6 +196,16 @@ func WithMaxResponseBytes(n int64) Option {
 			return fmt.Errorf("%w: max response bytes must be positive, got %d", ErrInvalidConfig, n)
 		}
 		s.maxBody = n
+		return nil
+	}
+}
+
+// WithLogger logs one line per attempt: method, path, host, status, code,
+// request id, attempt and duration. Authorization, keys and plaintext never
+// appear.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *settings) error {
+		s.logger = l
 		return nil
 	}
 }

@@ -1,16 +1,12 @@
 package wxpay
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
-	"sync/atomic"
 	"time"
 )
 
@@ -52,13 +48,6 @@ func WithRetry(p RetryPolicy) Option {
 	}
 }
 
-// Idempotent marks a Chain call as safe to repeat after an unknown outcome (a
-// 5xx, a dropped connection), typically because its body carries an idempotency
-// key. Typed calls know this from the spec.
-func Idempotent() CallOption {
-	return func(c *callConfig) { c.idempotent = true }
-}
-
 // backoff is the wait before attempt n+1: full jitter over BaseDelay·2^(n-1),
 // raised to Retry-After when the server asked for more, capped by MaxDelay.
 func (p RetryPolicy) backoff(n int, retryAfter time.Duration) time.Duration {
@@ -78,78 +67,6 @@ func (p RetryPolicy) backoff(n int, retryAfter time.Duration) time.Duration {
 	return d
 }
 
-// FailoverPolicy describes the backup domain. WeChat Pay serves every API on
-// api2.mch.weixin.qq.com too, from another city.
-//
-// The client switches to the backup when an attempt on the primary fails at the
-// connection level — no HTTP answer at all: refused, reset, DNS failure, TLS
-// failure, timeout. It never switches on an HTTP answer, whatever the status:
-// the primary is reachable then. While switched, every call goes to the backup;
-// after Cooldown the next call tries the primary again, and a new connection
-// failure there switches back for another Cooldown. A retry after such a failure
-// already goes to the backup within the same call.
-type FailoverPolicy struct {
-	BackupURL string        // "" disables failover
-	Cooldown  time.Duration // how long to stay on the backup (default 1 minute)
-}
-
-// DefaultFailoverCooldown is how long the client stays on the backup domain.
-const DefaultFailoverCooldown = time.Minute
-
-// WithBackupURL sets the backup base URL, or disables failover with "". It
-// defaults to DefaultBackupURL when the base URL is the default.
-func WithBackupURL(u string) Option {
-	return func(s *settings) error {
-		s.failover.BackupURL, s.backupSet = u, true
-		return nil
-	}
-}
-
-// WithFailover sets the whole failover policy.
-func WithFailover(p FailoverPolicy) Option {
-	return func(s *settings) error {
-		if p.Cooldown < 0 {
-			return fmt.Errorf("%w: failover cooldown must not be negative", ErrInvalidConfig)
-		}
-		s.failover, s.backupSet = p, true
-		return nil
-	}
-}
-
-// WithLogger logs one line per attempt: method, path, status, code, request id,
-// attempt and duration. Authorization, keys and plaintext never appear.
-func WithLogger(l *slog.Logger) Option {
-	return func(s *settings) error {
-		s.logger = l
-		return nil
-	}
-}
-
-// domains tracks which base URL to use.
-type domains struct {
-	primary, backup *url.URL // backup nil: no failover
-	cooldown        time.Duration
-	downUntil       atomic.Int64 // unix nanoseconds until which the primary is avoided
-	switches        atomic.Int64
-}
-
-// pick returns the base URL for the next attempt.
-func (d *domains) pick(now time.Time) *url.URL {
-	if d.backup != nil && now.UnixNano() < d.downUntil.Load() {
-		return d.backup
-	}
-	return d.primary
-}
-
-// failed records a connection-level failure on base.
-func (d *domains) failed(base *url.URL, now time.Time) {
-	if d.backup == nil || base != d.primary {
-		return
-	}
-	d.downUntil.Store(now.Add(d.cooldown).UnixNano())
-	d.switches.Add(1)
-}
-
 // retryDecision classifies a failed attempt.
 func retryDecision(cl *call, resp *Response, err error) (retry, connLevel bool, after time.Duration) {
 	var te *TransportError
@@ -160,12 +77,11 @@ func retryDecision(cl *call, resp *Response, err error) (retry, connLevel bool, 
 	if !errors.As(err, &ae) {
 		return false, false, 0 // verification failures, local errors, ctx errors
 	}
-	after = retryAfter(ae.Header)
 	switch {
-	case ae.StatusCode == http.StatusTooManyRequests || ae.Code == "FREQUENCY_LIMITED" || ae.Code == "RATELIMIT_EXCEEDED":
-		return true, false, after
-	case ae.StatusCode >= 500 || ae.Code == "SYSTEM_ERROR" || ae.Code == "SERVICE_UNAVAILABLE":
-		return cl.idempotent, false, after
+	case ae.rateLimited():
+		return true, false, retryAfter(ae.Header)
+	case ae.serverFailed():
+		return cl.idempotent, false, retryAfter(ae.Header)
 	}
 	return false, false, 0
 }
@@ -194,32 +110,4 @@ func retryAfter(h http.Header) time.Duration {
 		return time.Until(t)
 	}
 	return 0
-}
-
-// logAttempt writes the per-attempt line.
-func (c *Client) logAttempt(ctx context.Context, cl *call, base *url.URL, attempt int, start time.Time, resp *Response, err error) {
-	if c.logger == nil {
-		return
-	}
-	attrs := make([]slog.Attr, 0, 9)
-	attrs = append(attrs,
-		slog.String("method", cl.method),
-		slog.String("path", cl.path),
-		slog.String("host", base.Host),
-		slog.Int("attempt", attempt),
-		slog.Duration("duration", time.Since(start)),
-	)
-	if resp != nil {
-		attrs = append(attrs, slog.Int("status", resp.StatusCode), slog.String("request_id", resp.RequestID))
-	}
-	level := slog.LevelInfo
-	if err != nil {
-		level = slog.LevelWarn
-		var ae *APIError
-		if errors.As(err, &ae) {
-			attrs = append(attrs, slog.String("code", ae.Code))
-		}
-		attrs = append(attrs, slog.String("error", err.Error()))
-	}
-	c.logger.LogAttrs(ctx, level, "wxpay request", attrs...)
 }

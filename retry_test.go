@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
+	"github.com/wxpaykit/wxpay/apiv3/payrollcard"
 )
 
 // fastRetry keeps backoffs tiny so the tests run in milliseconds.
@@ -37,7 +39,7 @@ var (
 	limited    = reply{status: 429, body: `{"code":"FREQUENCY_LIMITED","message":"频率超限"}`}
 	paramErr   = reply{status: 400, body: `{"code":"PARAM_ERROR","message":"参数错误"}`}
 	badSig     = reply{body: `{}`, sign: func(h http.Header, b []byte) { signResponse(h, []byte("x"), keys().platform, testPubKeyID, time.Now()) }}
-	importBody = &wxpay.ImportMembercardUserRequest{OpenID: "obLatjnx9gnqzS4myYGmLZ7LgLBA", OutRequestNo: "1900000001-0001"}
+	importBody = &membercardopen.ImportUserRequest{OpenID: "obLatjnx9gnqzS4myYGmLZ7LgLBA", OutRequestNo: "1900000001-0001"}
 )
 
 func TestRetries(t *testing.T) {
@@ -256,7 +258,7 @@ func TestLogsOneLinePerAttemptWithoutSecrets(t *testing.T) {
 	ts := newTestServer(t, scripted(sysErr, ok200))
 	var logs bytes.Buffer
 	c := newClient(t, ts, fastRetry, wxpay.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
-	_, _, err := c.V3.PayrollCard.Tokens.Post(context.Background(), &wxpay.CreatePayrollCardTokenRequest{
+	_, _, err := c.V3.PayrollCard.Tokens.Post(context.Background(), &payrollcard.CreateTokenRequest{
 		OpenID: "o", SubMchID: "1900000109", AppID: "wx1", UserName: "张三", IDCardNumber: "110101199003077777"})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/apiv3/cardmember"
+	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
+	"github.com/wxpaykit/wxpay/apiv3/payrollcard"
 	"github.com/wxpaykit/wxpay/wxpaytest"
 )
 
@@ -20,7 +23,7 @@ func TestSeedOperationsThroughTheChain(t *testing.T) {
 	resp, err := c.Chain("v3/brand/partner/card-member/open-user-card-tokens").Post(ctx, map[string]string{
 		"brand_id": wxpaytest.BrandID, "card_id": wxpaytest.BrandCardID, "openid": wxpaytest.OpenID,
 	})
-	var tok wxpay.BrandPreAuthToken
+	var tok cardmember.PreAuthToken
 	if err != nil || resp.Decode(&tok) != nil || len(tok.Token) != 32 || tok.ExpireTime != "2026-01-01T11:00:00+08:00" {
 		t.Errorf("open-user-card-tokens: %+v %v", tok, err)
 	}
@@ -28,7 +31,7 @@ func TestSeedOperationsThroughTheChain(t *testing.T) {
 	resp, err = c.Chain("v3/marketing/membercard-open/cards/{card_id}/permission-tokens").Post(ctx,
 		map[string]any{"activate_type": "AUTO_ACTIVATE", "navigate_back_previous_page": true},
 		wxpay.PathParam("card_id", wxpaytest.CardID))
-	var perm wxpay.MembercardPermissionToken
+	var perm membercardopen.PermissionToken
 	if err != nil || resp.Decode(&perm) != nil || perm.PermissionToken == "" {
 		t.Errorf("permission-tokens: %+v %v", perm, err)
 	}
@@ -39,7 +42,7 @@ func TestSeedOperationsThroughTheChain(t *testing.T) {
 		"employment_type": "LONG_TERM_EMPLOYMENT",
 	})
 	resp, err = f.Wait()
-	var payroll wxpay.PayrollCardToken
+	var payroll payrollcard.Token
 	if err != nil || resp.Decode(&payroll) != nil || payroll.ExpiresIn != 1800 || payroll.MchID != wxpaytest.MchID {
 		t.Errorf("payroll-card/tokens: %+v %v", payroll, err)
 	}
@@ -47,7 +50,7 @@ func TestSeedOperationsThroughTheChain(t *testing.T) {
 	imp := c.Chain("v3/marketing/membercard-open/cards/{card_id}/users/import")
 	body := map[string]string{"openid": wxpaytest.OpenID2, "out_request_no": "100002322019090134234sfdf"}
 	resp, err = imp.Post(ctx, body, wxpay.PathParam("card_id", wxpaytest.CardID))
-	var first, again wxpay.MembercardCode
+	var first, again membercardopen.Code
 	if err != nil || resp.Decode(&first) != nil || len(first.Code) != 12 {
 		t.Fatalf("users/import: %+v %v", first, err)
 	}

@@ -17,6 +17,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/apiv3/cardmember"
+	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
+	"github.com/wxpaykit/wxpay/apiv3/payrollcard"
 	"github.com/wxpaykit/wxpay/internal/apispec"
 )
 
@@ -85,7 +88,7 @@ func TestTypedTreeCoversTheSpec(t *testing.T) {
 		}
 		for i := 0; i < typ.NumField(); i++ {
 			f := typ.Field(i)
-			if f.IsExported() && strings.HasPrefix(f.Type.Name(), "V3") {
+			if f.IsExported() && f.Type.Kind() == reflect.Struct && strings.HasPrefix(f.Type.PkgPath(), "github.com/wxpaykit/wxpay/apiv3") {
 				walk(v.Field(i), path+"/"+f.Name)
 			}
 		}
@@ -152,7 +155,7 @@ func TestTypedValidationRejectsBeforeSending(t *testing.T) {
 		{
 			name: "payroll token without required fields",
 			call: func() error {
-				_, _, err := c.V3.PayrollCard.Tokens.Post(ctx, &wxpay.CreatePayrollCardTokenRequest{SubMchID: "1900000109"})
+				_, _, err := c.V3.PayrollCard.Tokens.Post(ctx, &payrollcard.CreateTokenRequest{SubMchID: "1900000109"})
 				return err
 			},
 			want: []wxpay.FieldIssue{
@@ -164,7 +167,7 @@ func TestTypedValidationRejectsBeforeSending(t *testing.T) {
 		{
 			name: "payroll token with a bad enum",
 			call: func() error {
-				_, _, err := c.V3.PayrollCard.Tokens.Post(ctx, &wxpay.CreatePayrollCardTokenRequest{
+				_, _, err := c.V3.PayrollCard.Tokens.Post(ctx, &payrollcard.CreateTokenRequest{
 					OpenID: "o", SubMchID: "1", UserName: "张三", IDCardNumber: "1", EmploymentType: "FOREVER"})
 				return err
 			},
@@ -173,7 +176,7 @@ func TestTypedValidationRejectsBeforeSending(t *testing.T) {
 		{
 			name: "permission token: enum, pattern and length",
 			call: func() error {
-				_, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID("pbLat").PermissionTokens.Post(ctx, &wxpay.CreateMembercardPermissionTokenRequest{
+				_, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID("pbLat").PermissionTokens.Post(ctx, &membercardopen.CreatePermissionTokenRequest{
 					ActivateType: "AUTO", OuterStr: "has space", ActivateURL: "https://a.example/" + long(120)})
 				return err
 			},
@@ -186,7 +189,7 @@ func TestTypedValidationRejectsBeforeSending(t *testing.T) {
 		{
 			name: "users import: out_request_no characters and openid length",
 			call: func() error {
-				_, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID("pbLat").Users.Import.Post(ctx, &wxpay.ImportMembercardUserRequest{
+				_, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID("pbLat").Users.Import.Post(ctx, &membercardopen.ImportUserRequest{
 					OpenID: long(129), OutRequestNo: "20260101#1"})
 				return err
 			},
@@ -198,7 +201,7 @@ func TestTypedValidationRejectsBeforeSending(t *testing.T) {
 		{
 			name: "pre-auth token: length counts characters, not bytes",
 			call: func() error {
-				_, _, err := c.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &wxpay.CreateBrandPreAuthTokenRequest{
+				_, _, err := c.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &cardmember.CreatePreAuthTokenRequest{
 					BrandID: strings.Repeat("品", 33), CardID: strings.Repeat("卡", 32), OpenID: "o"})
 				return err
 			},
@@ -207,11 +210,11 @@ func TestTypedValidationRejectsBeforeSending(t *testing.T) {
 		{
 			name: "nested array element with a bad enum",
 			call: func() error {
-				_, _, err := c.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, &wxpay.ImportBrandUserCardByOpenIDRequest{
+				_, _, err := c.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, &cardmember.ImportUserCardByOpenIDRequest{
 					BrandID: "1004", CardID: "c", OpenID: "o", UserCardCode: "1", PickupTime: "2026-01-01T10:00:00+08:00",
-					DateInformation: wxpay.ValidDateInformation{Type: wxpay.ValidDateTypePermanent},
-					UserInformation: &wxpay.BrandUserInformationInput{CommonFieldList: []wxpay.BrandUserFormValueInput{
-						{Name: wxpay.BrandUserFormFlagSex}, {Name: "USER_FORM_FLAG_SHOE_SIZE"},
+					DateInformation: cardmember.ValidDateInformation{Type: cardmember.ValidDateTypePermanent},
+					UserInformation: &cardmember.UserInformationInput{CommonFieldList: []cardmember.UserFormValueInput{
+						{Name: cardmember.UserFormFlagSex}, {Name: "USER_FORM_FLAG_SHOE_SIZE"},
 					}},
 				})
 				return err
@@ -221,7 +224,7 @@ func TestTypedValidationRejectsBeforeSending(t *testing.T) {
 		{
 			name: "missing required query parameter",
 			call: func() error {
-				_, _, err := c.V3.Brand.Partner.CardMember.UserCards.Get(ctx, &wxpay.ListBrandUserCardsRequest{OpenID: "o", Limit: 10})
+				_, _, err := c.V3.Brand.Partner.CardMember.UserCards.Get(ctx, &cardmember.ListUserCardsRequest{OpenID: "o", Limit: 10})
 				return err
 			},
 			want: []wxpay.FieldIssue{{Field: "brand_id", Location: "query", Issue: "is required"}},
@@ -261,11 +264,11 @@ func TestTypedEncryptedFieldsNeverTravelInPlaintext(t *testing.T) {
 	c := newClient(t, ts)
 	ctx := context.Background()
 	const phone, sex = "13800138000", "男"
-	card, resp, err := c.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, &wxpay.ImportBrandUserCardByOpenIDRequest{
+	card, resp, err := c.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, &cardmember.ImportUserCardByOpenIDRequest{
 		BrandID: "1004", CardID: "c", OpenID: "o", UserCardCode: "478515832665", PickupTime: "2026-01-01T10:00:00+08:00",
 		PhoneNumber:     phone,
-		DateInformation: wxpay.ValidDateInformation{Type: wxpay.ValidDateTypePermanent},
-		UserInformation: &wxpay.BrandUserInformationInput{CommonFieldList: []wxpay.BrandUserFormValueInput{{Name: wxpay.BrandUserFormFlagSex, Value: sex}}},
+		DateInformation: cardmember.ValidDateInformation{Type: cardmember.ValidDateTypePermanent},
+		UserInformation: &cardmember.UserInformationInput{CommonFieldList: []cardmember.UserFormValueInput{{Name: cardmember.UserFormFlagSex, Value: sex}}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -294,7 +297,7 @@ func TestTypedEncryptedFieldsNeverTravelInPlaintext(t *testing.T) {
 	}
 
 	// An encrypted query parameter is encrypted and percent-encoded.
-	_, _, err = c.V3.Marketing.MembercardOpen.PhonenumberMember.Search.Get(ctx, &wxpay.SearchMembercardPhoneNumberMemberRequest{
+	_, _, err = c.V3.Marketing.MembercardOpen.PhonenumberMember.Search.Get(ctx, &membercardopen.SearchPhoneNumberMemberRequest{
 		CardID: "c", EncryptedPhoneNumber: phone})
 	if err != nil {
 		t.Fatal(err)
@@ -316,9 +319,9 @@ func TestTypedEncryptedFieldsNeverTravelInPlaintext(t *testing.T) {
 func TestModelsNeverPrintPersonalData(t *testing.T) {
 	t.Parallel()
 	ct, _ := wxpay.EncryptOAEP(nil, &keys().merchant.PublicKey, []byte("13800138000"))
-	req := &wxpay.CreatePayrollCardTokenRequest{OpenID: "o", SubMchID: "1", UserName: "张三", IDCardNumber: "110101199003077777"}
-	card := &wxpay.BrandUserCard{PhoneNumber: wxpay.Encrypted(ct), UserInformation: &wxpay.BrandUserInformation{
-		CommonFieldList: []wxpay.BrandUserFormValue{{Name: wxpay.BrandUserFormFlagName, Value: wxpay.Encrypted(ct)}}}}
+	req := &payrollcard.CreateTokenRequest{OpenID: "o", SubMchID: "1", UserName: "张三", IDCardNumber: "110101199003077777"}
+	card := &cardmember.UserCard{PhoneNumber: wxpay.Encrypted(ct), UserInformation: &cardmember.UserInformation{
+		CommonFieldList: []cardmember.UserFormValue{{Name: cardmember.UserFormFlagName, Value: wxpay.Encrypted(ct)}}}}
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "req", req.UserName, "phone", card.PhoneNumber)
 	for _, s := range []string{fmt.Sprintf("%v %+v %#v", req, req, req), fmt.Sprintf("%v %+v", card, *card), buf.String()} {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wxpaykit/wxpay/internal/redact"
 	"github.com/wxpaykit/wxpay/internal/wire"
 )
 
@@ -46,11 +47,9 @@ type Verifier struct {
 // WithClockSkew); other options are ignored. It is for services that only verify
 // notifications and hold no merchant key.
 func NewVerifier(opts ...Option) (*Verifier, error) {
-	s := defaultSettings()
-	for _, o := range opts {
-		if err := o(s); err != nil {
-			return nil, err
-		}
+	s, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	ring, err := s.keyRing()
 	if err != nil {
@@ -111,24 +110,12 @@ func (v *Verifier) Verify(h http.Header, body []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: signature is not standard Base64", ErrSignatureMismatch)
 	}
-	hh := sha256.New()
-	hh.Write([]byte(ts))
-	hh.Write([]byte{'\n'})
-	hh.Write([]byte(nonce))
-	hh.Write([]byte{'\n'})
-	hh.Write(body)
-	hh.Write([]byte{'\n'})
-	var sum [sha256.Size]byte
-	if err := rsa.VerifyPKCS1v15(key.pub, crypto.SHA256, hh.Sum(sum[:0]), raw); err != nil {
+	digest := sha256.Sum256(wire.AppendResponseMessage(make([]byte, 0, len(ts)+len(nonce)+len(body)+3), ts, nonce, body))
+	if err := rsa.VerifyPKCS1v15(key.pub, crypto.SHA256, digest[:], raw); err != nil {
 		return fmt.Errorf("%w: key %s", ErrSignatureMismatch, serial)
 	}
 	return nil
 }
 
 // clipHeader keeps untrusted header values short in errors.
-func clipHeader(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
-}
+func clipHeader(s string) string { return redact.Clip(s, 64) }

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/apiv3/cardmember"
+	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
+	"github.com/wxpaykit/wxpay/apiv3/payrollcard"
 	"github.com/wxpaykit/wxpay/emulator"
 	"github.com/wxpaykit/wxpay/internal/apispec"
 	"github.com/wxpaykit/wxpay/internal/testkeys"
@@ -48,27 +51,27 @@ func TestPreAuthTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, legacy := range []bool{true, false} {
-		post := func(req wxpay.CreateBrandPreAuthTokenRequest) (*wxpay.BrandPreAuthToken, error) {
+		post := func(req cardmember.CreatePreAuthTokenRequest) (*cardmember.PreAuthToken, error) {
 			if legacy {
-				tok, _, err := c.V3.Brand.Partner.CardMember.OpenUserCardTokens.Post(ctx, &wxpay.CreateBrandOpenUserCardTokenRequest{
+				tok, _, err := c.V3.Brand.Partner.CardMember.OpenUserCardTokens.Post(ctx, &cardmember.CreateOpenUserCardTokenRequest{
 					BrandID: req.BrandID, CardID: req.CardID, OpenID: req.OpenID})
 				return tok, err
 			}
 			tok, _, err := c.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &req)
 			return tok, err
 		}
-		tok, err := post(wxpay.CreateBrandPreAuthTokenRequest{BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID})
+		tok, err := post(cardmember.CreatePreAuthTokenRequest{BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID})
 		if err != nil || len(tok.Token) != 32 || tok.ExpireTime != "2026-01-01T11:00:00+08:00" {
 			t.Fatalf("legacy=%v: %+v %v", legacy, tok, err)
 		}
-		_, err = post(wxpay.CreateBrandPreAuthTokenRequest{BrandID: wxpaytest.BrandID, CardID: "pbLatOtherBrandCard000000000", OpenID: wxpaytest.OpenID})
+		_, err = post(cardmember.CreatePreAuthTokenRequest{BrandID: wxpaytest.BrandID, CardID: "pbLatOtherBrandCard000000000", OpenID: wxpaytest.OpenID})
 		apiErr(t, err, 400, "INVALID_REQUEST", "会员卡模版ID不属于该品牌")
-		_, err = post(wxpay.CreateBrandPreAuthTokenRequest{BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: "oNobody"})
+		_, err = post(cardmember.CreatePreAuthTokenRequest{BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: "oNobody"})
 		apiErr(t, err, 400, "PARAM_ERROR", "OpenID有误")
 	}
 	// The expiry follows the clock.
 	srv.Clock().Advance(90 * time.Minute)
-	tok, _, err := c.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &wxpay.CreateBrandPreAuthTokenRequest{BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID})
+	tok, _, err := c.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &cardmember.CreatePreAuthTokenRequest{BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID})
 	if err != nil || tok.ExpireTime != "2026-01-01T12:30:00+08:00" {
 		t.Errorf("%+v %v", tok, err)
 	}
@@ -96,7 +99,7 @@ func TestPermissionTokens(t *testing.T) {
 	}
 
 	cards := c.V3.Marketing.MembercardOpen.Cards
-	auto := &wxpay.CreateMembercardPermissionTokenRequest{ActivateType: wxpay.ActivateTypeAutoActivate}
+	auto := &membercardopen.CreatePermissionTokenRequest{ActivateType: membercardopen.ActivateTypeAutoActivate}
 	p, _, err := cards.CardID(wxpaytest.CardID).PermissionTokens.Post(ctx, auto)
 	if err != nil || !strings.HasPrefix(p.PermissionToken, "pt_") || len(p.PermissionToken) != 67 {
 		t.Fatalf("%+v %v", p, err)
@@ -123,7 +126,7 @@ func TestPermissionTokens(t *testing.T) {
 		}
 	}
 	// A value outside the enum, sent past the client's own validation.
-	_, _, err = cards.CardID(wxpaytest.CardID).PermissionTokens.Post(ctx, &wxpay.CreateMembercardPermissionTokenRequest{ActivateType: "SOMETIMES"}, wxpay.WithoutValidation())
+	_, _, err = cards.CardID(wxpaytest.CardID).PermissionTokens.Post(ctx, &membercardopen.CreatePermissionTokenRequest{ActivateType: "SOMETIMES"}, wxpay.WithoutValidation())
 	apiErr(t, err, 400, "PARAM_ERROR", "参数错误")
 	var ae *wxpay.APIError
 	errors.As(err, &ae)
@@ -139,8 +142,8 @@ func TestPayrollTokens(t *testing.T) {
 	if err := srv.Emulator.AddSubMerchant(emulator.SubMerchant{SubMchID: "1900000777", MchID: "1900000002"}); err != nil {
 		t.Fatal(err)
 	}
-	req := wxpay.CreatePayrollCardTokenRequest{OpenID: wxpaytest.OpenID, SubMchID: wxpaytest.SubMchID, SubAppID: wxpaytest.SubAppID,
-		UserName: "张三", IDCardNumber: "110101199003077777", EmploymentType: wxpay.EmploymentTypeShortTermEmployment}
+	req := payrollcard.CreateTokenRequest{OpenID: wxpaytest.OpenID, SubMchID: wxpaytest.SubMchID, SubAppID: wxpaytest.SubAppID,
+		UserName: "张三", IDCardNumber: "110101199003077777", EmploymentType: payrollcard.EmploymentTypeShortTermEmployment}
 	var ae *wxpay.APIError
 	tok, _, err := c.V3.PayrollCard.Tokens.Post(ctx, &req)
 	if err != nil || tok.ExpiresIn != 1800 || len(tok.Token) != 40 || tok.MchID != wxpaytest.MchID || tok.SubMchID != wxpaytest.SubMchID || tok.OpenID != wxpaytest.OpenID {
@@ -193,10 +196,10 @@ func TestUsersImport(t *testing.T) {
 	ctx := context.Background()
 	e := srv.Emulator
 	e.AddUser(emulator.User{OpenID: "oRace"}, emulator.User{OpenID: "oDeposit1"}, emulator.User{OpenID: "oDeposit2"}, emulator.User{OpenID: "oDeposit3"})
-	imp := func(card string) wxpay.V3MarketingMembercardOpenCardsCardIDUsersImport {
+	imp := func(card string) membercardopen.CardsCardIDUsersImport {
 		return c.V3.Marketing.MembercardOpen.Cards.CardID(card).Users.Import
 	}
-	req := &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "no-1"}
+	req := &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "no-1"}
 	first, _, err := imp(wxpaytest.CardID).Post(ctx, req)
 	if err != nil || len(first.Code) != 12 {
 		t.Fatalf("%+v %v", first, err)
@@ -205,20 +208,20 @@ func TestUsersImport(t *testing.T) {
 	if err != nil || again.Code != first.Code || len(e.Memberships(wxpaytest.CardID)) != 1 {
 		t.Fatalf("repeat: %+v %v", again, err)
 	}
-	_, _, err = imp(wxpaytest.CardID).Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID2, OutRequestNo: "no-1"})
+	_, _, err = imp(wxpaytest.CardID).Post(ctx, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID2, OutRequestNo: "no-1"})
 	apiErr(t, err, 400, "INVALID_REQUEST", "请确认相同单号是否使用了不同的参数")
-	_, _, err = imp(wxpaytest.CardID).Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "no-2"})
+	_, _, err = imp(wxpaytest.CardID).Post(ctx, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "no-2"})
 	apiErr(t, err, 400, "INVALID_REQUEST", "该用户已领取过此会员卡，不可重复导入")
 	if n := len(e.Memberships(wxpaytest.CardID)); n != 1 {
 		t.Fatalf("%d memberships after the refusals, want 1", n)
 	}
-	_, _, err = imp(wxpaytest.CardID).Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: "oNobody", OutRequestNo: "no-3"})
+	_, _, err = imp(wxpaytest.CardID).Post(ctx, &membercardopen.ImportUserRequest{OpenID: "oNobody", OutRequestNo: "no-3"})
 	apiErr(t, err, 400, "PARAM_ERROR", "OpenID有误")
 
 	// REAL_TIME cards need the code.
-	_, _, err = imp(wxpaytest.RealTimeCardID).Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "rt-1"})
+	_, _, err = imp(wxpaytest.RealTimeCardID).Post(ctx, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "rt-1"})
 	apiErr(t, err, 400, "PARAM_ERROR", "实时code模式的会员卡必须传入code")
-	rt, _, err := imp(wxpaytest.RealTimeCardID).Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "rt-2", Code: "RT000001"})
+	rt, _, err := imp(wxpaytest.RealTimeCardID).Post(ctx, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "rt-2", Code: "RT000001"})
 	if err != nil || rt.Code != "RT000001" {
 		t.Fatalf("%+v %v", rt, err)
 	}
@@ -228,23 +231,23 @@ func TestUsersImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	dep, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID("pbLatDepositCard000000000000").Codes.Deposit.Post(ctx,
-		&wxpay.DepositMembercardCodesRequest{Code: []string{"D1", "D2", "D1"}})
+		&membercardopen.DepositCodesRequest{Code: []string{"D1", "D2", "D1"}})
 	if err != nil || len(dep.Data) != 3 || dep.Data[2].Result != "DUPLICATE" || dep.Data[0].Result != "SUCCESS" {
 		t.Fatalf("deposit: %+v %v", dep, err)
 	}
 	for i, want := range []string{"D1", "D2"} {
-		got, _, err := imp("pbLatDepositCard000000000000").Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: fmt.Sprintf("oDeposit%d", i+1), OutRequestNo: fmt.Sprintf("d-%d", i)})
+		got, _, err := imp("pbLatDepositCard000000000000").Post(ctx, &membercardopen.ImportUserRequest{OpenID: fmt.Sprintf("oDeposit%d", i+1), OutRequestNo: fmt.Sprintf("d-%d", i)})
 		if err != nil || got.Code != want {
 			t.Fatalf("deposit import %d: %+v %v", i, got, err)
 		}
 	}
-	_, _, err = imp("pbLatDepositCard000000000000").Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: "oDeposit3", OutRequestNo: "d-3"})
+	_, _, err = imp("pbLatDepositCard000000000000").Post(ctx, &membercardopen.ImportUserRequest{OpenID: "oDeposit3", OutRequestNo: "d-3"})
 	apiErr(t, err, 400, "INVALID_REQUEST", "会员卡已无可用的预存code，请先导入code")
 	// A new deposit serves the waiting user.
 	if n := e.DepositCodes("pbLatDepositCard000000000000", "D3"); n != 1 {
 		t.Fatalf("deposited %d", n)
 	}
-	if got, _, err := imp("pbLatDepositCard000000000000").Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: "oDeposit3", OutRequestNo: "d-3"}); err != nil || got.Code != "D3" {
+	if got, _, err := imp("pbLatDepositCard000000000000").Post(ctx, &membercardopen.ImportUserRequest{OpenID: "oDeposit3", OutRequestNo: "d-3"}); err != nil || got.Code != "D3" {
 		t.Fatalf("after a new deposit: %+v %v", got, err)
 	}
 
@@ -257,7 +260,7 @@ func TestUsersImport(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			m, _, err := imp(wxpaytest.CardID).Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: "oRace", OutRequestNo: fmt.Sprintf("race-%d", i)})
+			m, _, err := imp(wxpaytest.CardID).Post(ctx, &membercardopen.ImportUserRequest{OpenID: "oRace", OutRequestNo: fmt.Sprintf("race-%d", i)})
 			errs[i] = err
 			if err == nil {
 				codes[i] = m.Code
@@ -307,10 +310,10 @@ func TestValidationDetail(t *testing.T) {
 		loc   string
 	}{
 		{"nested array element", func() error {
-			_, _, err := c.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, &wxpay.ImportBrandUserCardByOpenIDRequest{
+			_, _, err := c.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, &cardmember.ImportUserCardByOpenIDRequest{
 				BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID, UserCardCode: "1", PickupTime: "2026-01-01T10:00:00+08:00",
-				DateInformation: wxpay.ValidDateInformation{Type: wxpay.ValidDateTypePermanent},
-				UserInformation: &wxpay.BrandUserInformationInput{CommonFieldList: []wxpay.BrandUserFormValueInput{{Name: wxpay.BrandUserFormFlagSex}, {Name: "BAD"}}},
+				DateInformation: cardmember.ValidDateInformation{Type: cardmember.ValidDateTypePermanent},
+				UserInformation: &cardmember.UserInformationInput{CommonFieldList: []cardmember.UserFormValueInput{{Name: cardmember.UserFormFlagSex}, {Name: "BAD"}}},
 			}, noVal)
 			return err
 		}, "/user_information/common_field_list/1/name", "body"},
@@ -331,11 +334,11 @@ func TestValidationDetail(t *testing.T) {
 			return err
 		}, "/navigate_back_previous_page", "body"},
 		{"missing query parameter", func() error {
-			_, _, err := c.V3.Brand.Partner.CardMember.Cards.Get(ctx, &wxpay.ListBrandCardsRequest{}, noVal)
+			_, _, err := c.V3.Brand.Partner.CardMember.Cards.Get(ctx, &cardmember.ListCardsRequest{}, noVal)
 			return err
 		}, "brand_id", "query"},
 		{"length in characters", func() error {
-			_, _, err := c.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &wxpay.CreateBrandPreAuthTokenRequest{
+			_, _, err := c.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &cardmember.CreatePreAuthTokenRequest{
 				BrandID: "品品品品品品品品品品品品品品品品品品品品品品品品品品品品品品品品品", CardID: "c", OpenID: "o"}, noVal)
 			return err
 		}, "/brand_id", "body"},
@@ -356,30 +359,30 @@ func TestCardTemplateLifecycle(t *testing.T) {
 	_, c := newServer(t)
 	ctx := context.Background()
 	brand := c.V3.Brand.Partner.CardMember.Cards
-	created, _, err := brand.Post(ctx, &wxpay.CreateBrandCardRequest{
-		BrandID: wxpaytest.BrandID, AppID: wxpaytest.AppID, CardType: wxpay.BrandCardTypeNormal, CardTitle: "金卡", CardColor: "#FFD700",
-		CardPictureURL: "https://wxpay.example/gold.png", CodeMode: wxpay.BrandCodeModeSystemAllocate, CodeType: wxpay.BrandCodeTypeQRCode,
-		Benefits: "九折", NotifyURL: "https://wxpay.example/notify", ValidDateInformation: wxpay.ValidDateInformation{Type: wxpay.ValidDateTypePermanent},
+	created, _, err := brand.Post(ctx, &cardmember.CreateCardRequest{
+		BrandID: wxpaytest.BrandID, AppID: wxpaytest.AppID, CardType: cardmember.CardTypeNormal, CardTitle: "金卡", CardColor: "#FFD700",
+		CardPictureURL: "https://wxpay.example/gold.png", CodeMode: cardmember.CodeModeSystemAllocate, CodeType: cardmember.CodeTypeQRCode,
+		Benefits: "九折", NotifyURL: "https://wxpay.example/notify", ValidDateInformation: cardmember.ValidDateInformation{Type: cardmember.ValidDateTypePermanent},
 	})
 	if err != nil || created.CardID == "" || created.CardTitle != "金卡" {
 		t.Fatalf("create: %+v %v", created, err)
 	}
-	got, _, err := brand.CardID(created.CardID).Get(ctx, &wxpay.GetBrandCardRequest{BrandID: wxpaytest.BrandID})
+	got, _, err := brand.CardID(created.CardID).Get(ctx, &cardmember.GetCardRequest{BrandID: wxpaytest.BrandID})
 	if err != nil || got.CardTitle != "金卡" || got.State != "CARD_EFFECTIVE" || got.CreateTime != "2026-01-01T10:00:00+08:00" {
 		t.Fatalf("get: %+v %v", got, err)
 	}
-	upd, _, err := brand.CardID(created.CardID).Patch(ctx, &wxpay.UpdateBrandCardRequest{BrandID: wxpaytest.BrandID, CardTitle: "白金卡"})
+	upd, _, err := brand.CardID(created.CardID).Patch(ctx, &cardmember.UpdateCardRequest{BrandID: wxpaytest.BrandID, CardTitle: "白金卡"})
 	if err != nil || upd.CardTitle != "白金卡" {
 		t.Fatalf("update: %+v %v", upd, err)
 	}
-	list, _, err := brand.Get(ctx, &wxpay.ListBrandCardsRequest{BrandID: wxpaytest.BrandID})
+	list, _, err := brand.Get(ctx, &cardmember.ListCardsRequest{BrandID: wxpaytest.BrandID})
 	if err != nil || list.TotalCount != 2 {
 		t.Fatalf("list: %+v %v", list, err)
 	}
-	if _, _, err := brand.CardID(created.CardID).Delete(ctx, &wxpay.DeleteBrandCardRequest{BrandID: wxpaytest.BrandID}); err != nil {
+	if _, _, err := brand.CardID(created.CardID).Delete(ctx, &cardmember.DeleteCardRequest{BrandID: wxpaytest.BrandID}); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = brand.CardID(created.CardID).Get(ctx, &wxpay.GetBrandCardRequest{BrandID: wxpaytest.BrandID})
+	_, _, err = brand.CardID(created.CardID).Get(ctx, &cardmember.GetCardRequest{BrandID: wxpaytest.BrandID})
 	apiErr(t, err, 404, "RESOURCE_NOT_EXISTS", "")
 }
 
@@ -387,9 +390,9 @@ func TestBrandUserCards(t *testing.T) {
 	t.Parallel()
 	srv, c := newServer(t)
 	ctx := context.Background()
-	req := &wxpay.ImportBrandUserCardByOpenIDRequest{BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID,
+	req := &cardmember.ImportUserCardByOpenIDRequest{BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID,
 		UserCardCode: "478515832665", PhoneNumber: "13800138000", PickupTime: "2026-01-01T10:00:00+08:00",
-		DateInformation: wxpay.ValidDateInformation{Type: wxpay.ValidDateTypePermanent}}
+		DateInformation: cardmember.ValidDateInformation{Type: cardmember.ValidDateTypePermanent}}
 	card, _, err := c.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, req)
 	if err != nil || card.UserCardCode != "478515832665" || card.UserCardState != "EFFECTIVE" {
 		t.Fatalf("%+v %v", card, err)
@@ -402,12 +405,12 @@ func TestBrandUserCards(t *testing.T) {
 	if again, _, err := c.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, req); err != nil || again.UserCardCode != card.UserCardCode {
 		t.Errorf("repeat: %v", err)
 	}
-	got, _, err := c.V3.Brand.Partner.CardMember.UserCards.UserCardCode("478515832665").Get(ctx, &wxpay.GetBrandUserCardRequest{
+	got, _, err := c.V3.Brand.Partner.CardMember.UserCards.UserCardCode("478515832665").Get(ctx, &cardmember.GetUserCardRequest{
 		BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID})
 	if err != nil || got.OpenID != wxpaytest.OpenID {
 		t.Fatalf("get: %+v %v", got, err)
 	}
-	inv, _, err := c.V3.Brand.Partner.CardMember.UserCards.UserCardCode("478515832665").Invalidate.Post(ctx, &wxpay.InvalidateBrandUserCardRequest{
+	inv, _, err := c.V3.Brand.Partner.CardMember.UserCards.UserCardCode("478515832665").Invalidate.Post(ctx, &cardmember.InvalidateUserCardRequest{
 		BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID, InvalidReason: "用户注销"})
 	if err != nil || inv.UserCardState != "INVALID" {
 		t.Fatalf("invalidate: %+v %v", inv, err)

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/apiv3/cardmember"
+	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
 	"github.com/wxpaykit/wxpay/emulator"
 	"github.com/wxpaykit/wxpay/internal/apispec"
 	"github.com/wxpaykit/wxpay/internal/testkeys"
@@ -43,16 +45,16 @@ func prepare(ctx context.Context, c *wxpay.Client, srv *wxpaytest.Server) (membe
 			return "", err
 		}
 	}
-	if _, _, err := c.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, &wxpay.ImportBrandUserCardByOpenIDRequest{
+	if _, _, err := c.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, &cardmember.ImportUserCardByOpenIDRequest{
 		BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID, UserCardCode: existingBrandCode,
-		PickupTime: "2026-01-01T10:00:00+08:00", DateInformation: wxpay.ValidDateInformation{Type: wxpay.ValidDateTypePermanent}}); err != nil {
+		PickupTime: "2026-01-01T10:00:00+08:00", DateInformation: cardmember.ValidDateInformation{Type: cardmember.ValidDateTypePermanent}}); err != nil {
 		return "", err
 	}
-	m, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).Users.Import.Post(ctx, &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "prepare-1"})
+	m, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).Users.Import.Post(ctx, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "prepare-1"})
 	if err != nil {
 		return "", err
 	}
-	if _, _, err := c.V3.Marketing.MembercardOpen.Callback.Patch(ctx, &wxpay.UpdateMembercardCallbackRequest{NotifyURL: "https://wxpay.example/notify"}); err != nil {
+	if _, _, err := c.V3.Marketing.MembercardOpen.Callback.Patch(ctx, &membercardopen.UpdateCallbackRequest{NotifyURL: "https://wxpay.example/notify"}); err != nil {
 		return "", err
 	}
 	return m.Code, nil

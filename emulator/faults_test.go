@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/apiv3/cardmember"
+	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
 	"github.com/wxpaykit/wxpay/emulator"
 	"github.com/wxpaykit/wxpay/internal/testkeys"
 	"github.com/wxpaykit/wxpay/notify"
@@ -26,7 +28,7 @@ import (
 
 func permission(ctx context.Context, c *wxpay.Client) error {
 	_, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).PermissionTokens.Post(ctx,
-		&wxpay.CreateMembercardPermissionTokenRequest{ActivateType: wxpay.ActivateTypeAutoActivate})
+		&membercardopen.CreatePermissionTokenRequest{ActivateType: membercardopen.ActivateTypeAutoActivate})
 	return err
 }
 
@@ -68,7 +70,7 @@ func TestFaults(t *testing.T) {
 		err := permission(ctx, c)
 		apiErr(t, err, 429, "FREQUENCY_LIMITED", "请求频率超过限制，请稍后重试")
 		// The budget is per operation: another one is not limited.
-		if _, _, err := c.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &wxpay.CreateBrandPreAuthTokenRequest{
+		if _, _, err := c.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &cardmember.CreatePreAuthTokenRequest{
 			BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID}); err != nil {
 			t.Errorf("another operation: %v", err)
 		}
@@ -88,7 +90,7 @@ func TestFaults(t *testing.T) {
 		t.Parallel()
 		srv, c := newServer(t)
 		imp := c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).Users.Import
-		req := &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "refused-1"}
+		req := &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "refused-1"}
 		srv.Emulator.SetFault("ImportMembercardUser", emulator.Fault{DropRate: 1})
 		_, _, err := imp.Post(ctx, req)
 		var te *wxpay.TransportError
@@ -111,7 +113,7 @@ func TestFaults(t *testing.T) {
 		t.Parallel()
 		srv, c := newServer(t)
 		srv.Emulator.SetFault("ImportMembercardUser", emulator.Fault{DropAfterCommitRate: 1})
-		req := &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "dac-1"}
+		req := &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "dac-1"}
 		imp := c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).Users.Import
 		_, _, err := imp.Post(ctx, req)
 		var te *wxpay.TransportError
@@ -198,7 +200,7 @@ func TestNotificationsEndToEnd(t *testing.T) {
 	e.SetNotificationSchedule(time.Millisecond, time.Millisecond, time.Millisecond)
 
 	// The URL comes from PATCH …/callback.
-	if _, _, err := c.V3.Marketing.MembercardOpen.Callback.Patch(context.Background(), &wxpay.UpdateMembercardCallbackRequest{NotifyURL: receiver.URL}); err != nil {
+	if _, _, err := c.V3.Marketing.MembercardOpen.Callback.Patch(context.Background(), &membercardopen.UpdateCallbackRequest{NotifyURL: receiver.URL}); err != nil {
 		t.Fatal(err)
 	}
 	id, err := e.NotifyMerchant(wxpaytest.MchID, notify.EventMembercardActivateCard, map[string]any{
@@ -209,7 +211,7 @@ func TestNotificationsEndToEnd(t *testing.T) {
 	}
 	select {
 	case n := <-got:
-		ev, ok := n.Event.(*wxpay.MembercardActivateCardEvent)
+		ev, ok := n.Event.(*membercardopen.ActivateCardEvent)
 		if !ok || ev.CardID != wxpaytest.CardID || n.ID != id {
 			t.Fatalf("delivered %v", n)
 		}
@@ -266,7 +268,7 @@ func TestAdminMemberships(t *testing.T) {
 	t.Parallel()
 	srv, c := newServer(t)
 	if _, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).Users.Import.Post(context.Background(),
-		&wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "adm-1"}); err != nil {
+		&membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "adm-1"}); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := srv.HTTPClient().Get(srv.URL + "/_emulator/memberships?card_id=" + wxpaytest.CardID)
@@ -405,7 +407,7 @@ func BenchmarkEmulatorUsersImport(b *testing.B) {
 				if i >= int64(b.N) {
 					return
 				}
-				if _, _, err := imp.Post(context.Background(), &wxpay.ImportMembercardUserRequest{OpenID: users[i].OpenID, OutRequestNo: fmt.Sprintf("b-%d", i)}); err != nil {
+				if _, _, err := imp.Post(context.Background(), &membercardopen.ImportUserRequest{OpenID: users[i].OpenID, OutRequestNo: fmt.Sprintf("b-%d", i)}); err != nil {
 					b.Error(err)
 					return
 				}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/apiv3/cardmember"
+	"github.com/wxpaykit/wxpay/apiv3/payrollcard"
 	"github.com/wxpaykit/wxpay/internal/testkeys"
 	"github.com/wxpaykit/wxpay/wxpaytest"
 )
@@ -105,7 +107,7 @@ func TestClientVerifiesInEveryMode(t *testing.T) {
 			srv := wxpaytest.NewServer(tt.opt)
 			t.Cleanup(srv.Close)
 			_, resp, err := srv.Client().V3.Brand.Partner.CardMember.PreAuthTokens.Post(context.Background(),
-				&wxpay.CreateBrandPreAuthTokenRequest{BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID})
+				&cardmember.CreatePreAuthTokenRequest{BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +115,7 @@ func TestClientVerifiesInEveryMode(t *testing.T) {
 				t.Errorf("signed by %q, want %q", got, tt.want)
 			}
 			// Encrypted fields are accepted with the key the client picks in this mode.
-			tok, _, err := srv.Client().V3.PayrollCard.Tokens.Post(context.Background(), &wxpay.CreatePayrollCardTokenRequest{
+			tok, _, err := srv.Client().V3.PayrollCard.Tokens.Post(context.Background(), &payrollcard.CreateTokenRequest{
 				OpenID: wxpaytest.OpenID, SubMchID: wxpaytest.SubMchID, SubAppID: wxpaytest.SubAppID, UserName: "张三", IDCardNumber: "110101199003077777"})
 			if err != nil || tok.ExpiresIn != 1800 {
 				t.Errorf("payroll token: %+v %v", tok, err)

@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/apiv3/cardmember"
+	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
 	"github.com/wxpaykit/wxpay/emulator"
 	"github.com/wxpaykit/wxpay/internal/apispec"
 	"github.com/wxpaykit/wxpay/internal/testkeys"
@@ -78,7 +80,7 @@ func TestImportRules(t *testing.T) {
 	ctx := context.Background()
 	e := srv.Emulator
 	e.AddUser(emulator.User{OpenID: "oOtherApp", AppID: "wxOtherApp0000001"})
-	imp := func(card string, r *wxpay.ImportMembercardUserRequest) (string, error) {
+	imp := func(card string, r *membercardopen.ImportUserRequest) (string, error) {
 		m, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID(card).Users.Import.Post(ctx, r)
 		if err != nil {
 			return "", err
@@ -87,37 +89,37 @@ func TestImportRules(t *testing.T) {
 	}
 
 	// SYSTEM_ALLOCATE: the service allocates, whatever code is sent.
-	code, err := imp(wxpaytest.CardID, &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "r-1", Code: "MINE0001"})
+	code, err := imp(wxpaytest.CardID, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "r-1", Code: "MINE0001"})
 	if err != nil || len(code) != 12 || strings.Trim(code, "0123456789") != "" {
 		t.Fatalf("code %q %v", code, err)
 	}
 	// The same number for another card is "the same number, different parameters".
-	_, err = imp(wxpaytest.RealTimeCardID, &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "r-1", Code: "MINE0001"})
+	_, err = imp(wxpaytest.RealTimeCardID, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "r-1", Code: "MINE0001"})
 	apiErr(t, err, 400, "INVALID_REQUEST", "请确认相同单号是否使用了不同的参数")
 	// The user already holds the card.
-	_, err = imp(wxpaytest.CardID, &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "r-2"})
+	_, err = imp(wxpaytest.CardID, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "r-2"})
 	apiErr(t, err, 400, "INVALID_REQUEST", "该用户已领取过此会员卡，不可重复导入")
 	// An openid of another AppID is not an openid of the card's AppID.
-	_, err = imp(wxpaytest.CardID, &wxpay.ImportMembercardUserRequest{OpenID: "oOtherApp", OutRequestNo: "r-3"})
+	_, err = imp(wxpaytest.CardID, &membercardopen.ImportUserRequest{OpenID: "oOtherApp", OutRequestNo: "r-3"})
 	apiErr(t, err, 400, "PARAM_ERROR", "OpenID有误")
 	if d := detail(t, err); d.Field != "/openid" || d.Location != "body" || d.Value != "oOtherApp" {
 		t.Errorf("detail %+v", d)
 	}
 	// REAL_TIME: the code is required and used, once per card.
-	_, err = imp(wxpaytest.RealTimeCardID, &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "rt-1"})
+	_, err = imp(wxpaytest.RealTimeCardID, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "rt-1"})
 	if d := detail(t, err); d.Field != "/code" {
 		t.Errorf("detail %+v", d)
 	}
-	if code, err := imp(wxpaytest.RealTimeCardID, &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "rt-2", Code: "RT1"}); err != nil || code != "RT1" {
+	if code, err := imp(wxpaytest.RealTimeCardID, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "rt-2", Code: "RT1"}); err != nil || code != "RT1" {
 		t.Fatalf("%q %v", code, err)
 	}
-	_, err = imp(wxpaytest.RealTimeCardID, &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID2, OutRequestNo: "rt-3", Code: "RT1"})
+	_, err = imp(wxpaytest.RealTimeCardID, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID2, OutRequestNo: "rt-3", Code: "RT1"})
 	apiErr(t, err, 400, "INVALID_REQUEST", "该code已被使用")
 	// A failed import leaves nothing behind: the number can be used once the user exists.
-	_, err = imp(wxpaytest.CardID, &wxpay.ImportMembercardUserRequest{OpenID: "oLater", OutRequestNo: "r-4"})
+	_, err = imp(wxpaytest.CardID, &membercardopen.ImportUserRequest{OpenID: "oLater", OutRequestNo: "r-4"})
 	apiErr(t, err, 400, "PARAM_ERROR", "OpenID有误")
 	e.AddUser(emulator.User{OpenID: "oLater"})
-	if _, err := imp(wxpaytest.CardID, &wxpay.ImportMembercardUserRequest{OpenID: "oLater", OutRequestNo: "r-4"}); err != nil {
+	if _, err := imp(wxpaytest.CardID, &membercardopen.ImportUserRequest{OpenID: "oLater", OutRequestNo: "r-4"}); err != nil {
 		t.Errorf("after adding the user: %v", err)
 	}
 	if n := e.MembershipCount(); n != 3 {
@@ -130,7 +132,7 @@ func TestImportRules(t *testing.T) {
 	if n := e.DepositCodes("pbLatDeposit", "D1", "D2", "D1", ""); n != 2 {
 		t.Errorf("%d codes deposited, want 2", n)
 	}
-	if code, err := imp("pbLatDeposit", &wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "d-1", Code: "IGNORED"}); err != nil || code != "D1" {
+	if code, err := imp("pbLatDeposit", &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "d-1", Code: "IGNORED"}); err != nil || code != "D1" {
 		t.Errorf("%q %v", code, err)
 	}
 	if n := e.DepositCodes("pbLatDeposit", "D1"); n != 0 {
@@ -143,31 +145,31 @@ func TestMembercardUserCardLifecycle(t *testing.T) {
 	_, c := newServer(t)
 	ctx := context.Background()
 	m, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).Users.Import.Post(ctx,
-		&wxpay.ImportMembercardUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "lc-1"})
+		&membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "lc-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	codes := c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).Codes
-	if _, err := codes.Code(m.Code).Activate.Post(ctx, &wxpay.ActivateMembercardUserCardRequest{MembershipNumber: "M0001"}); err != nil {
+	if _, err := codes.Code(m.Code).Activate.Post(ctx, &membercardopen.ActivateUserCardRequest{MembershipNumber: "M0001"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := codes.Code(m.Code).Patch(ctx, &wxpay.UpdateMembercardUserCardRequest{Level: "金卡"}); err != nil {
+	if _, err := codes.Code(m.Code).Patch(ctx, &membercardopen.UpdateUserCardRequest{Level: "金卡"}); err != nil {
 		t.Fatal(err)
 	}
 	got, _, err := codes.Code(m.Code).Get(ctx)
 	if err != nil || got.OpenID != wxpaytest.OpenID || got.MembershipNumber != "M0001" || got.Level != "金卡" || got.UserCardStatus != "EFFECTIVE" {
 		t.Fatalf("get: %+v %v", got, err)
 	}
-	list, _, err := c.V3.Marketing.MembercardOpen.User.Cards.Get(ctx, &wxpay.ListMembercardUserCardsRequest{OpenID: wxpaytest.OpenID, Limit: 10})
+	list, _, err := c.V3.Marketing.MembercardOpen.User.Cards.Get(ctx, &membercardopen.ListUserCardsRequest{OpenID: wxpaytest.OpenID, Limit: 10})
 	if err != nil || list.TotalCount != 1 || len(list.Data) != 1 || list.Data[0].Code != m.Code {
 		t.Fatalf("list: %+v %v", list, err)
 	}
-	if _, err := codes.Code(m.Code).Unavailable.Post(ctx, &wxpay.InvalidateMembercardUserCardRequest{Reason: "注销"}); err != nil {
+	if _, err := codes.Code(m.Code).Unavailable.Post(ctx, &membercardopen.InvalidateUserCardRequest{Reason: "注销"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = codes.Code(m.Code).Activate.Post(ctx, &wxpay.ActivateMembercardUserCardRequest{})
+	_, err = codes.Code(m.Code).Activate.Post(ctx, &membercardopen.ActivateUserCardRequest{})
 	apiErr(t, err, 400, "INVALID_REQUEST", "")
-	_, err = codes.Code("000000000000").Patch(ctx, &wxpay.UpdateMembercardUserCardRequest{Level: "金卡"})
+	_, err = codes.Code("000000000000").Patch(ctx, &membercardopen.UpdateUserCardRequest{Level: "金卡"})
 	apiErr(t, err, 404, "RESOURCE_NOT_EXISTS", "")
 }
 
@@ -176,13 +178,13 @@ func TestBrandCardAndUserCardLists(t *testing.T) {
 	_, c := newServer(t)
 	ctx := context.Background()
 	bc := c.V3.Brand.Partner.CardMember
-	if _, _, err := bc.UserCards.ImportByOpenID.Post(ctx, &wxpay.ImportBrandUserCardByOpenIDRequest{
+	if _, _, err := bc.UserCards.ImportByOpenID.Post(ctx, &cardmember.ImportUserCardByOpenIDRequest{
 		BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID, UserCardCode: "100000000001",
-		PickupTime: "2026-01-01T10:00:00+08:00", DateInformation: wxpay.ValidDateInformation{Type: wxpay.ValidDateTypePermanent}}); err != nil {
+		PickupTime: "2026-01-01T10:00:00+08:00", DateInformation: cardmember.ValidDateInformation{Type: cardmember.ValidDateTypePermanent}}); err != nil {
 		t.Fatal(err)
 	}
-	for state, want := range map[wxpay.BrandUserCardState]int64{"": 1, "EFFECTIVE": 1, "INVALID": 0} {
-		list, _, err := bc.UserCards.Get(ctx, &wxpay.ListBrandUserCardsRequest{BrandID: wxpaytest.BrandID, OpenID: wxpaytest.OpenID, UserCardState: state, Limit: 10})
+	for state, want := range map[cardmember.UserCardState]int64{"": 1, "EFFECTIVE": 1, "INVALID": 0} {
+		list, _, err := bc.UserCards.Get(ctx, &cardmember.ListUserCardsRequest{BrandID: wxpaytest.BrandID, OpenID: wxpaytest.OpenID, UserCardState: state, Limit: 10})
 		if err != nil || list.TotalCount != want || int64(len(list.Data)) != want {
 			t.Fatalf("state %q: %+v %v", state, list, err)
 		}
@@ -190,11 +192,11 @@ func TestBrandCardAndUserCardLists(t *testing.T) {
 			t.Errorf("state %q: %+v", state, list.Data[0])
 		}
 	}
-	inv, _, err := bc.Cards.CardID(wxpaytest.BrandCardID).Invalidate.Post(ctx, &wxpay.InvalidateBrandCardRequest{BrandID: wxpaytest.BrandID})
+	inv, _, err := bc.Cards.CardID(wxpaytest.BrandCardID).Invalidate.Post(ctx, &cardmember.InvalidateCardRequest{BrandID: wxpaytest.BrandID})
 	if err != nil || inv.State != "CARD_INVALID" || inv.CardID != wxpaytest.BrandCardID {
 		t.Fatalf("invalidate: %+v %v", inv, err)
 	}
-	got, _, err := bc.Cards.CardID(wxpaytest.BrandCardID).Get(ctx, &wxpay.GetBrandCardRequest{BrandID: wxpaytest.BrandID})
+	got, _, err := bc.Cards.CardID(wxpaytest.BrandCardID).Get(ctx, &cardmember.GetCardRequest{BrandID: wxpaytest.BrandID})
 	if err != nil || got.State != "CARD_INVALID" {
 		t.Errorf("get: %+v %v", got, err)
 	}

@@ -40,6 +40,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/apiv3/cardmember"
+	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
 	"github.com/wxpaykit/wxpay/internal/ctxwait"
 )
 
@@ -70,7 +72,7 @@ type Config struct {
 	CardID string
 	// BrandID, ValidDate: Brand imports only (ValidDate defaults to PERMANENT).
 	BrandID   string
-	ValidDate wxpay.ValidDateInformation
+	ValidDate cardmember.ValidDateInformation
 
 	InputPath   string // CSV file of openid[,code]
 	JournalPath string // default InputPath + ".journal"
@@ -150,7 +152,7 @@ func (c *Config) check() error {
 		c.Now = time.Now
 	}
 	if c.ValidDate.Type == "" {
-		c.ValidDate.Type = wxpay.ValidDateTypePermanent
+		c.ValidDate.Type = cardmember.ValidDateTypePermanent
 	}
 	return nil
 }
@@ -403,7 +405,7 @@ func (c *Config) apiSender(pickup string) Sender {
 	switch c.Kind {
 	case Brand:
 		return func(ctx context.Context, row Row, _ string) (string, error) {
-			card, _, err := c.Client.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, &wxpay.ImportBrandUserCardByOpenIDRequest{
+			card, _, err := c.Client.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, &cardmember.ImportUserCardByOpenIDRequest{
 				BrandID: c.BrandID, CardID: c.CardID, OpenID: row.OpenID, UserCardCode: row.Code,
 				DateInformation: c.ValidDate, PickupTime: pickup,
 			})
@@ -415,7 +417,7 @@ func (c *Config) apiSender(pickup string) Sender {
 	default:
 		cards := c.Client.V3.Marketing.MembercardOpen.Cards
 		return func(ctx context.Context, row Row, requestNo string) (string, error) {
-			out, _, err := cards.CardID(c.CardID).Users.Import.Post(ctx, &wxpay.ImportMembercardUserRequest{
+			out, _, err := cards.CardID(c.CardID).Users.Import.Post(ctx, &membercardopen.ImportUserRequest{
 				OpenID: row.OpenID, Code: row.Code, OutRequestNo: requestNo,
 			})
 			if err != nil {

@@ -6,7 +6,7 @@
 //	parser, err := notify.New(client.Verifier(), apiV3Key)
 //	http.Handle("/wxpay/notify", parser.Handler(func(ctx context.Context, n *notify.Notification) error {
 //		switch ev := n.Event.(type) {
-//		case *wxpay.MembercardActivateCardEvent:
+//		case *membercardopen.ActivateCardEvent:
 //			return activate(ctx, ev.CardID, ev.OpenID)
 //		}
 //		return nil
@@ -57,7 +57,7 @@ type Notification struct {
 	Summary      string    `json:"summary"`
 	Resource     Resource  `json:"resource"`
 	// Event is the decrypted resource decoded into its model (for example
-	// *wxpay.MembercardActivateCardEvent), or nil for an event type the spec does
+	// *membercardopen.ActivateCardEvent), or nil for an event type the spec does
 	// not know; Plaintext is always available.
 	Event any `json:"-"`
 	// RequestID is the Request-ID header of the delivery.

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/apiv3/cardmember"
+	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
 	"github.com/wxpaykit/wxpay/internal/testkeys"
 	"github.com/wxpaykit/wxpay/internal/wire"
 	"github.com/wxpaykit/wxpay/notify"
@@ -113,7 +115,7 @@ func TestParseTypedEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, ok := n.Event.(*wxpay.MembercardActivateCardEvent)
+	ev, ok := n.Event.(*membercardopen.ActivateCardEvent)
 	if !ok || ev.CardID != "pbLatjvWOibDc5-TBnbUk1pD12o0" || ev.OpenID != "obLatjnx9gnqzS4myYGmLZ7LgLBA" || ev.ActivateScene != "NEW_ACTIVATE" {
 		t.Fatalf("event = %#v", n.Event)
 	}
@@ -130,7 +132,7 @@ func TestParseTypedEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	uc, ok := n.Event.(*wxpay.BrandUserCardEvent)
+	uc, ok := n.Event.(*cardmember.UserCardEvent)
 	if !ok || uc.PhoneNumber == "" {
 		t.Fatalf("event = %#v", n.Event)
 	}

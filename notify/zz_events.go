@@ -2,23 +2,26 @@
 
 package notify
 
-import "github.com/wxpaykit/wxpay"
+import (
+	"github.com/wxpaykit/wxpay/apiv3/cardmember"
+	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
+)
 
 // Event types of the spec, the value of Notification.EventType.
 const (
-	// EventBrandMemberCardSPPointExchangeCoupon: A user asked to exchange points for a coupon; report the outcome via ConfirmBrandPointExchange. (商家名片会员用户积分兑券事件通知) Decrypted resource: *wxpay.BrandPointExchangeCouponEvent.
+	// EventBrandMemberCardSPPointExchangeCoupon: A user asked to exchange points for a coupon; report the outcome via ConfirmBrandPointExchange. (商家名片会员用户积分兑券事件通知) Decrypted resource: *cardmember.PointExchangeCouponEvent.
 	EventBrandMemberCardSPPointExchangeCoupon = "BRAND_MEMBER_CARD_SP.POINT_EXCHANGE_COUPON"
-	// EventBrandMemberCardSPSyncUserPoint: WeChat Pay asks the merchant to push the user's points balance via SyncBrandUserPoints. (商家名片会员用户积分同步事件通知) Decrypted resource: *wxpay.BrandSyncUserPointEvent.
+	// EventBrandMemberCardSPSyncUserPoint: WeChat Pay asks the merchant to push the user's points balance via SyncBrandUserPoints. (商家名片会员用户积分同步事件通知) Decrypted resource: *cardmember.SyncUserPointEvent.
 	EventBrandMemberCardSPSyncUserPoint = "BRAND_MEMBER_CARD_SP.SYNC_USER_POINT"
-	// EventBrandMemberCardSPUserCardCreate: A user opened a brand (商家名片) membership card; confirm it via ConfirmBrandUserCard. (用户开通会员卡通知) Decrypted resource: *wxpay.BrandUserCardEvent.
+	// EventBrandMemberCardSPUserCardCreate: A user opened a brand (商家名片) membership card; confirm it via ConfirmBrandUserCard. (用户开通会员卡通知) Decrypted resource: *cardmember.UserCardEvent.
 	EventBrandMemberCardSPUserCardCreate = "BRAND_MEMBER_CARD_SP.USER_CARD.CREATE"
-	// EventBrandMemberCardSPUserCardDelete: A user deleted a brand (商家名片) membership card. (用户删除商家名片会员卡事件通知) Decrypted resource: *wxpay.BrandUserCardEvent.
+	// EventBrandMemberCardSPUserCardDelete: A user deleted a brand (商家名片) membership card. (用户删除商家名片会员卡事件通知) Decrypted resource: *cardmember.UserCardEvent.
 	EventBrandMemberCardSPUserCardDelete = "BRAND_MEMBER_CARD_SP.USER_CARD.DELETE"
-	// EventMembercardAcceptCard: A user received (领卡) a membership card. (会员卡领卡事件通知) Decrypted resource: *wxpay.MembercardAcceptCardEvent.
+	// EventMembercardAcceptCard: A user received (领卡) a membership card. (会员卡领卡事件通知) Decrypted resource: *membercardopen.AcceptCardEvent.
 	EventMembercardAcceptCard = "MEMBERCARD.ACCEPT_CARD"
-	// EventMembercardActivateCard: A user's membership card was activated. (会员卡激活通知) Decrypted resource: *wxpay.MembercardActivateCardEvent.
+	// EventMembercardActivateCard: A user's membership card was activated. (会员卡激活通知) Decrypted resource: *membercardopen.ActivateCardEvent.
 	EventMembercardActivateCard = "MEMBERCARD.ACTIVATE_CARD"
-	// EventMembercardUsercardManage: A user viewed or deleted a membership card, or modified its information. (用户管理会员卡事件通知) Decrypted resource: *wxpay.MembercardUserCardManageEvent.
+	// EventMembercardUsercardManage: A user viewed or deleted a membership card, or modified its information. (用户管理会员卡事件通知) Decrypted resource: *membercardopen.UserCardManageEvent.
 	EventMembercardUsercardManage = "MEMBERCARD.USERCARD_MANAGE"
 )
 
@@ -26,19 +29,19 @@ const (
 func newEvent(eventType string) any {
 	switch eventType {
 	case EventBrandMemberCardSPPointExchangeCoupon:
-		return new(wxpay.BrandPointExchangeCouponEvent)
+		return new(cardmember.PointExchangeCouponEvent)
 	case EventBrandMemberCardSPSyncUserPoint:
-		return new(wxpay.BrandSyncUserPointEvent)
+		return new(cardmember.SyncUserPointEvent)
 	case EventBrandMemberCardSPUserCardCreate:
-		return new(wxpay.BrandUserCardEvent)
+		return new(cardmember.UserCardEvent)
 	case EventBrandMemberCardSPUserCardDelete:
-		return new(wxpay.BrandUserCardEvent)
+		return new(cardmember.UserCardEvent)
 	case EventMembercardAcceptCard:
-		return new(wxpay.MembercardAcceptCardEvent)
+		return new(membercardopen.AcceptCardEvent)
 	case EventMembercardActivateCard:
-		return new(wxpay.MembercardActivateCardEvent)
+		return new(membercardopen.ActivateCardEvent)
 	case EventMembercardUsercardManage:
-		return new(wxpay.MembercardUserCardManageEvent)
+		return new(membercardopen.UserCardManageEvent)
 	}
 	return nil
 }

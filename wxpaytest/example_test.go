@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
 	"github.com/wxpaykit/wxpay/emulator"
 	"github.com/wxpaykit/wxpay/notify"
 	"github.com/wxpaykit/wxpay/wxpaytest"
@@ -195,7 +196,7 @@ func ExampleServer_NewNotificationRequest() {
 		return
 	}
 	handler := parser.Handler(func(_ context.Context, n *notify.Notification) error {
-		ev := n.Event.(*wxpay.MembercardActivateCardEvent)
+		ev := n.Event.(*membercardopen.ActivateCardEvent)
 		fmt.Println(n.EventType, n.Summary, ev.CardID, ev.Code)
 		return nil
 	})

@@ -6,7 +6,7 @@
 //	srv := wxpaytest.NewServer()
 //	defer srv.Close()
 //	client := srv.Client()
-//	tok, _, err := client.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &wxpay.CreateBrandPreAuthTokenRequest{
+//	tok, _, err := client.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &cardmember.CreatePreAuthTokenRequest{
 //		BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID,
 //	})
 //

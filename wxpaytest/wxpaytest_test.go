@@ -11,21 +11,24 @@ import (
 	"time"
 
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/apiv3/cardmember"
+	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
+	"github.com/wxpaykit/wxpay/apiv3/payrollcard"
 	"github.com/wxpaykit/wxpay/emulator"
 	"github.com/wxpaykit/wxpay/internal/testkeys"
 	"github.com/wxpaykit/wxpay/notify"
 	"github.com/wxpaykit/wxpay/wxpaytest"
 )
 
-func preAuth(ctx context.Context, c *wxpay.Client) (*wxpay.BrandPreAuthToken, error) {
-	tok, _, err := c.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &wxpay.CreateBrandPreAuthTokenRequest{
+func preAuth(ctx context.Context, c *wxpay.Client) (*cardmember.PreAuthToken, error) {
+	tok, _, err := c.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &cardmember.CreatePreAuthTokenRequest{
 		BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID})
 	return tok, err
 }
 
 func importCode(ctx context.Context, c *wxpay.Client, openID, no string) (string, error) {
 	m, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).Users.Import.Post(ctx,
-		&wxpay.ImportMembercardUserRequest{OpenID: openID, OutRequestNo: no})
+		&membercardopen.ImportUserRequest{OpenID: openID, OutRequestNo: no})
 	if err != nil {
 		return "", err
 	}
@@ -126,7 +129,7 @@ func TestKeyModes(t *testing.T) {
 			t.Cleanup(srv.Close)
 			ctx := context.Background()
 			_, resp, err := srv.Client().V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).PermissionTokens.Post(ctx,
-				&wxpay.CreateMembercardPermissionTokenRequest{ActivateType: wxpay.ActivateTypeAutoActivate})
+				&membercardopen.CreatePermissionTokenRequest{ActivateType: membercardopen.ActivateTypeAutoActivate})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -136,7 +139,7 @@ func TestKeyModes(t *testing.T) {
 				t.Errorf("signed by %s, want %s", got, tt.wantSerial)
 			}
 			// The payroll token encrypts for the client's encryption key, which the server holds.
-			if _, _, err := srv.Client().V3.PayrollCard.Tokens.Post(ctx, &wxpay.CreatePayrollCardTokenRequest{
+			if _, _, err := srv.Client().V3.PayrollCard.Tokens.Post(ctx, &payrollcard.CreateTokenRequest{
 				OpenID: wxpaytest.OpenID, SubMchID: wxpaytest.SubMchID, SubAppID: wxpaytest.SubAppID,
 				UserName: "张三", IDCardNumber: "110101199003077777"}); err != nil {
 				t.Errorf("payroll token: %v", err)

@@ -346,7 +346,7 @@ var modelMembercardBrand = []*Field{
 	{Name: "display_name", Type: String, Required: true, Doc: "brand display name (品牌展示名称)"},
 }
 
-var modelMembercardCallback = []*Field{
+var modelMembercardCallbackSetting = []*Field{
 	{Name: "notify_url", Type: String, Required: true, Doc: "notification URL (通知url地址)"},
 	{Name: "mchid", Type: String, Doc: "merchant ID (mchid) (商户号)"},
 }
@@ -366,7 +366,7 @@ var modelMembercardCard = []*Field{
 	{Name: "service_phone", Type: String, Doc: "service phone number (服务电话)"},
 	{Name: "code_type", Type: String, Required: true, Enum: []string{"BAR_CODE", "QRCODE", "BAR_CODE_AND_QRCODE", "NONE_CODE"}, EnumName: "MembercardCodeType", Doc: "member code display type (会员码型)"},
 	{Name: "total_quantity", Type: Integer, Doc: "total card stock (会员卡总库存)"},
-	{Name: "date_information", Type: Object, Required: true, Model: "ValidDateInformation", Fields: modelValidDateInformation, Doc: "validity period (有效期)"},
+	{Name: "date_information", Type: Object, Required: true, Model: "MembercardValidDateInformation", Fields: modelMembercardValidDateInformation, Doc: "validity period (有效期)"},
 	{Name: "code_mode", Type: String, Required: true, Enum: []string{"SYSTEM_ALLOCATE", "MERCHANT_DEPOSIT", "REAL_TIME"}, EnumName: "MembercardCodeMode", Doc: "card-code allocation mode (会员卡code分配类型)"},
 	{Name: "need_display_level", Type: Boolean, Doc: "show member level (是否展示会员等级)"},
 	{Name: "init_level", Type: String, Doc: "initial member level (会员初始等级)"},
@@ -403,7 +403,7 @@ var modelMembercardCustomFormField = []*Field{
 }
 
 var modelMembercardDateInformation = []*Field{
-	{Name: "type", Type: String, Required: true, Enum: []string{"FIX_TIME_RANGE", "FIX_TERM", "PERMANENT"}, EnumName: "ValidDateType", Doc: "validity type (有效期类型)"},
+	{Name: "type", Type: String, Required: true, Enum: []string{"FIX_TIME_RANGE", "FIX_TERM", "PERMANENT"}, EnumName: "MembercardValidDateType", Doc: "validity type (有效期类型)"},
 	{Name: "available_begin_time", Type: String, Doc: "validity start time (有效期开始时间)"},
 	{Name: "available_end_time", Type: String, Doc: "validity end time (有效期结束时间)"},
 	{Name: "available_day_after_receive", Type: Integer, Doc: "valid for N days after taking effect (生效后N天内有效)"},
@@ -511,6 +511,13 @@ var modelMembercardUserInformationCustomFieldList = []*Field{
 var modelMembercardUserInformationForm = []*Field{
 	{Name: "common_field_list", Type: Array, Items: String, Enum: []string{"USER_FORM_FLAG_MOBILE", "USER_FORM_FLAG_SEX", "USER_FORM_FLAG_NAME", "USER_FORM_FLAG_BIRTHDAY", "USER_FORM_FLAG_ADDRESS", "USER_FORM_FLAG_EMAIL", "USER_FORM_FLAG_CITY"}, EnumName: "MembercardUserFormFlag", Doc: "platform-provided common sign-up form fields (平台提供的通用开卡信息字段)"},
 	{Name: "custom_field_list", Type: Array, Items: Object, Model: "MembercardCustomFormField", Fields: modelMembercardCustomFormField, Doc: "merchant-defined sign-up form fields (商户自定义的开卡信息字段)"},
+}
+
+var modelMembercardValidDateInformation = []*Field{
+	{Name: "type", Type: String, Required: true, Enum: []string{"FIX_TIME_RANGE", "FIX_TERM", "PERMANENT"}, EnumName: "MembercardValidDateType", Doc: "validity type (有效期类型)"},
+	{Name: "available_begin_time", Type: String, Doc: "validity start time (有效期开始时间)"},
+	{Name: "available_end_time", Type: String, Doc: "validity end time (有效期结束时间)"},
+	{Name: "available_day_after_receive", Type: Integer, Doc: "valid for N days after taking effect (生效后N天内有效)"},
 }
 
 var modelPayrollCardAuthentication = []*Field{
@@ -1115,7 +1122,7 @@ var operations = []*Operation{
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012552275", "https://pay.weixin.qq.com/doc/v3/partner/4012714354"}, Callers: []string{"merchant", "partner"},
 		Idempotent:     true,
 		ResponseStatus: 200, ResponseDocumented: true,
-		ResponseModel: "MembercardCallback", Response: modelMembercardCallback,
+		ResponseModel: "MembercardCallbackSetting", Response: modelMembercardCallbackSetting,
 	},
 	{
 		ID: "UpdateMembercardCallback", Family: "membercard-open", Method: "PATCH", Path: "/v3/marketing/membercard-open/callback",
@@ -1126,7 +1133,7 @@ var operations = []*Operation{
 			{Name: "notify_url", Type: String, Required: true, Doc: "notification URL (通知url地址)"},
 		},
 		ResponseStatus: 200, ResponseDocumented: true,
-		ResponseModel: "MembercardCallback", Response: modelMembercardCallback,
+		ResponseModel: "MembercardCallbackSetting", Response: modelMembercardCallbackSetting,
 	},
 	{
 		ID: "ListMembercardCards", Family: "membercard-open", Method: "GET", Path: "/v3/marketing/membercard-open/cards",

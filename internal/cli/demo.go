@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/apiv3/cardmember"
+	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
+	"github.com/wxpaykit/wxpay/apiv3/payrollcard"
 	"github.com/wxpaykit/wxpay/emulator"
 )
 
@@ -102,25 +105,25 @@ func (d *demo) show(style, call string, result string, err error) {
 
 func (d *demo) brandToken() {
 	d.title(1, "Brand join-membership pre-authorisation token (品牌会员入会组件预授权)", "POST /v3/brand/partner/card-member/open-user-card-tokens (today: …/pre-auth-tokens)")
-	req := &wxpay.CreateBrandOpenUserCardTokenRequest{BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, OpenID: emulator.DemoOpenID}
+	req := &cardmember.CreateOpenUserCardTokenRequest{BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, OpenID: emulator.DemoOpenID}
 	tok, _, err := d.c.V3.Brand.Partner.CardMember.OpenUserCardTokens.Post(d.ctx, req)
 	d.show("typed", "client.V3.Brand.Partner.CardMember.OpenUserCardTokens.Post(ctx, req)", tokenLine(tok, err), err)
 
 	resp, err := d.c.Chain("v3/brand/partner/card-member/pre-auth-tokens").Post(d.ctx, map[string]string{
 		"brand_id": emulator.DemoBrandID, "card_id": emulator.DemoBrandCardID, "openid": emulator.DemoOpenID})
-	var t2 wxpay.BrandPreAuthToken
+	var t2 cardmember.PreAuthToken
 	if err == nil {
 		err = resp.Decode(&t2)
 	}
 	d.show("declarative", `client.Chain("v3/brand/partner/card-member/pre-auth-tokens").Post(ctx, body)`, tokenLine(&t2, err), err)
 
-	f := d.c.V3.Brand.Partner.CardMember.PreAuthTokens.PostAsync(d.ctx, &wxpay.CreateBrandPreAuthTokenRequest{
+	f := d.c.V3.Brand.Partner.CardMember.PreAuthTokens.PostAsync(d.ctx, &cardmember.CreatePreAuthTokenRequest{
 		BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, OpenID: emulator.DemoOpenID})
 	t3, err := f.Wait()
 	d.show("async", "client.V3.Brand.Partner.CardMember.PreAuthTokens.PostAsync(ctx, req).Wait()", tokenLine(t3, err), err)
 }
 
-func tokenLine(t *wxpay.BrandPreAuthToken, err error) string {
+func tokenLine(t *cardmember.PreAuthToken, err error) string {
 	if err != nil || t == nil {
 		return ""
 	}
@@ -130,25 +133,25 @@ func tokenLine(t *wxpay.BrandPreAuthToken, err error) string {
 func (d *demo) permissionToken() {
 	d.title(2, "Merchant permission token for distributing a card (商户预授权)", "POST /v3/marketing/membercard-open/cards/{card_id}/permission-tokens")
 	cards := d.c.V3.Marketing.MembercardOpen.Cards
-	p, _, err := cards.CardID(emulator.DemoCardID).PermissionTokens.Post(d.ctx, &wxpay.CreateMembercardPermissionTokenRequest{
-		ActivateType: wxpay.ActivateTypeAutoActivate, OuterStr: "store_001"})
+	p, _, err := cards.CardID(emulator.DemoCardID).PermissionTokens.Post(d.ctx, &membercardopen.CreatePermissionTokenRequest{
+		ActivateType: membercardopen.ActivateTypeAutoActivate, OuterStr: "store_001"})
 	d.show("typed", `client.V3.Marketing.MembercardOpen.Cards.CardID(id).PermissionTokens.Post(ctx, req)`, permLine(p, err), err)
 
 	resp, err := d.c.Chain("v3/marketing/membercard-open/cards/{card_id}/permission-tokens").Post(d.ctx,
 		map[string]any{"activate_type": "JUMP_ACTIVATE", "activate_url": "https://shop.example/activate"},
 		wxpay.PathParam("card_id", emulator.DemoCardID))
-	var p2 wxpay.MembercardPermissionToken
+	var p2 membercardopen.PermissionToken
 	if err == nil {
 		err = resp.Decode(&p2)
 	}
 	d.show("declarative", `client.Chain(".../cards/{card_id}/permission-tokens").Post(ctx, body, wxpay.PathParam("card_id", id))`, permLine(&p2, err), err)
 
-	f := cards.CardID(emulator.DemoCardID).PermissionTokens.PostAsync(d.ctx, &wxpay.CreateMembercardPermissionTokenRequest{ActivateType: wxpay.ActivateTypeAutoActivate})
+	f := cards.CardID(emulator.DemoCardID).PermissionTokens.PostAsync(d.ctx, &membercardopen.CreatePermissionTokenRequest{ActivateType: membercardopen.ActivateTypeAutoActivate})
 	p3, err := f.Wait()
 	d.show("async", "…PermissionTokens.PostAsync(ctx, req).Wait()", permLine(p3, err), err)
 }
 
-func permLine(p *wxpay.MembercardPermissionToken, err error) string {
+func permLine(p *membercardopen.PermissionToken, err error) string {
 	if err != nil || p == nil {
 		return ""
 	}
@@ -157,9 +160,9 @@ func permLine(p *wxpay.MembercardPermissionToken, err error) string {
 
 func (d *demo) payrollToken() {
 	d.title(3, "Payroll-card authorisation token (微工卡 生成授权token)", "POST /v3/payroll-card/tokens — user_name and id_card_number travel RSA-OAEP encrypted, Wechatpay-Serial set")
-	req := &wxpay.CreatePayrollCardTokenRequest{
+	req := &payrollcard.CreateTokenRequest{
 		OpenID: emulator.DemoOpenID2, SubMchID: emulator.DemoSubMchID, SubAppID: emulator.DemoSubAppID,
-		UserName: "张三", IDCardNumber: "110101199003077777", EmploymentType: wxpay.EmploymentTypeLongTermEmployment,
+		UserName: "张三", IDCardNumber: "110101199003077777", EmploymentType: payrollcard.EmploymentTypeLongTermEmployment,
 	}
 	tok, _, err := d.c.V3.PayrollCard.Tokens.Post(d.ctx, req)
 	d.show("typed", fmt.Sprintf("client.V3.PayrollCard.Tokens.Post(ctx, req)   // req prints as %+v", req.UserName), payrollLine(tok, err), err)
@@ -168,7 +171,7 @@ func (d *demo) payrollToken() {
 		"openid": emulator.DemoOpenID2, "sub_mchid": emulator.DemoSubMchID, "sub_appid": emulator.DemoSubAppID,
 		"user_name": wxpay.Sensitive("张三"), "id_card_number": wxpay.Sensitive("110101199003077777"),
 	})
-	var t2 wxpay.PayrollCardToken
+	var t2 payrollcard.Token
 	if err == nil {
 		err = resp.Decode(&t2)
 	}
@@ -178,7 +181,7 @@ func (d *demo) payrollToken() {
 	d.show("async", "client.V3.PayrollCard.Tokens.PostAsync(ctx, req).Wait()", payrollLine(t3, err), err)
 }
 
-func payrollLine(t *wxpay.PayrollCardToken, err error) string {
+func payrollLine(t *payrollcard.Token, err error) string {
 	if err != nil || t == nil {
 		return ""
 	}
@@ -188,14 +191,14 @@ func payrollLine(t *wxpay.PayrollCardToken, err error) string {
 func (d *demo) importMember() {
 	d.title(4, "Import an existing member by openid (根据openid导入用户会员卡)", "POST /v3/marketing/membercard-open/cards/{card_id}/users/import — idempotent by out_request_no")
 	imp := d.c.V3.Marketing.MembercardOpen.Cards.CardID(emulator.DemoCardID).Users.Import
-	req := &wxpay.ImportMembercardUserRequest{OpenID: emulator.DemoOpenID, OutRequestNo: "1900000001-demo-0001"}
+	req := &membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID, OutRequestNo: "1900000001-demo-0001"}
 	m, _, err := imp.Post(d.ctx, req)
 	d.show("typed", "client.V3.Marketing.MembercardOpen.Cards.CardID(id).Users.Import.Post(ctx, req)", codeLine(m, err, "new member"), err)
 
 	resp, err := d.c.Chain("v3/marketing/membercard-open/cards/{card_id}/users/import").Post(d.ctx,
 		map[string]string{"openid": emulator.DemoOpenID, "out_request_no": "1900000001-demo-0001"},
 		wxpay.PathParam("card_id", emulator.DemoCardID))
-	var m2 wxpay.MembercardCode
+	var m2 membercardopen.Code
 	if err == nil {
 		err = resp.Decode(&m2)
 	}
@@ -205,11 +208,11 @@ func (d *demo) importMember() {
 	}
 	d.show("declarative", `client.Chain(".../cards/{card_id}/users/import").Post(ctx, body, …)`, codeLine(&m2, err, same+": same code, no second member"), err)
 
-	m3, err := imp.PostAsync(d.ctx, &wxpay.ImportMembercardUserRequest{OpenID: emulator.DemoOpenID2, OutRequestNo: "1900000001-demo-0002"}).Wait()
+	m3, err := imp.PostAsync(d.ctx, &membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID2, OutRequestNo: "1900000001-demo-0002"}).Wait()
 	d.show("async", "…Users.Import.PostAsync(ctx, req).Wait()", codeLine(m3, err, "another member"), err)
 }
 
-func codeLine(m *wxpay.MembercardCode, err error, what string) string {
+func codeLine(m *membercardopen.Code, err error, what string) string {
 	if err != nil || m == nil {
 		return ""
 	}
@@ -219,7 +222,7 @@ func codeLine(m *wxpay.MembercardCode, err error, what string) string {
 func (d *demo) documentedError() {
 	fmt.Fprintf(d.out, "\n5. A documented error: importing an openid the service does not know\n")
 	_, _, err := d.c.V3.Marketing.MembercardOpen.Cards.CardID(emulator.DemoCardID).Users.Import.Post(d.ctx,
-		&wxpay.ImportMembercardUserRequest{OpenID: "oUnknownUser000000000000000", OutRequestNo: "1900000001-demo-0003"})
+		&membercardopen.ImportUserRequest{OpenID: "oUnknownUser000000000000000", OutRequestNo: "1900000001-demo-0003"})
 	var ae *wxpay.APIError
 	if !errors.As(err, &ae) {
 		d.show("typed", "…Users.Import.Post", "", fmt.Errorf("expected a *wxpay.APIError, got %v", err))

@@ -12,6 +12,47 @@ type writer struct{ bytes.Buffer }
 
 func (w *writer) p(format string, a ...any) { fmt.Fprintf(&w.Buffer, format, a...); w.WriteByte('\n') }
 
+// goFile is a generated Go file: a body and the imports it uses.
+type goFile struct {
+	writer
+	pkg     string
+	imports map[string]bool
+}
+
+func newGoFile(pkg string) *goFile { return &goFile{pkg: pkg, imports: map[string]bool{}} }
+
+// use records an import and returns the package's name for use in the body.
+func (g *goFile) use(path string) string {
+	g.imports[path] = true
+	return path[strings.LastIndex(path, "/")+1:]
+}
+
+// source assembles the file.
+func (g *goFile) source() []byte {
+	var out writer
+	out.WriteString(header)
+	out.p("package %s\n", g.pkg)
+	if len(g.imports) > 0 {
+		var paths []string
+		for p := range g.imports {
+			paths = append(paths, p)
+		}
+		sort.Strings(paths)
+		out.p("import (")
+		for _, p := range paths {
+			out.p("%q", p)
+		}
+		out.p(")\n")
+	}
+	out.Write(g.Bytes())
+	return out.Bytes()
+}
+
+const (
+	importCore  = modulePath + "/core"
+	importTyped = modulePath + "/internal/typed"
+)
+
 // comment writes text as a // comment, one paragraph per element.
 func (w *writer) comment(indent string, paragraphs ...string) {
 	first := true
@@ -55,20 +96,20 @@ func lowerFirst(s string) string {
 
 func isRequestDir(m *model) bool { return m.Dir&dirRequest != 0 }
 
-// goType is the Go type of a field inside model m.
-func goType(f *field, m *model) string {
+// goType is the Go type of a field inside model m; g records the imports.
+func goType(g *goFile, f *field, m *model) string {
 	elem := func(t string) string {
 		switch t {
 		case "string":
 			switch {
 			case f.y.Encrypted && isRequestDir(m):
-				return "Sensitive"
+				return g.use(importCore) + ".Sensitive"
 			case f.y.Encrypted:
-				return "Encrypted"
+				return g.use(importCore) + ".Encrypted"
 			case f.y.Personal:
-				return "Personal"
+				return g.use(importCore) + ".Personal"
 			case f.Enum != nil:
-				return f.Enum.Name
+				return f.Enum.GoName
 			}
 			return "string"
 		case "integer":
@@ -78,7 +119,7 @@ func goType(f *field, m *model) string {
 		case "boolean":
 			return "bool"
 		case "object":
-			return f.Model.Name
+			return f.Model.GoName
 		}
 		panic("type " + t)
 	}
@@ -94,7 +135,7 @@ func goType(f *field, m *model) string {
 
 func jsonTag(f *field) string {
 	if f.Location == "query" {
-		return `json:"-"`
+		return fmt.Sprintf(`json:"-" query:"%s"`, f.JSON)
 	}
 	if f.Required && f.Type != "array" {
 		return fmt.Sprintf(`json:"%s"`, f.JSON)
@@ -135,29 +176,18 @@ func fieldDoc(f *field) string {
 }
 
 type modelGen struct {
-	w        writer
-	s        *spec
+	w        *goFile
+	fam      *family
 	patterns map[string]string // pattern → var name
 }
 
-func emitModels(s *spec) []byte {
-	g := &modelGen{s: s, patterns: map[string]string{}}
-	w := &g.w
-	w.WriteString(header)
-	w.p("package wxpay\n")
-	w.p("import (\n\"context\"\n\"net/url\"\n\"regexp\"\n\"strconv\"\n)\n")
-	w.p("var _ = strconv.Itoa // not every spec has integer query parameters\n")
-	w.p("var _ context.Context\n")
-
-	var enumNames []string
-	for n := range s.enums {
-		enumNames = append(enumNames, n)
+// emitModels writes a family's enums, models and requests.
+func emitModels(fam *family) []byte {
+	g := &modelGen{w: newGoFile(fam.Package), fam: fam, patterns: map[string]string{}}
+	for _, e := range fam.enums {
+		g.enum(e)
 	}
-	sort.Strings(enumNames)
-	for _, n := range enumNames {
-		g.enum(s.enums[n])
-	}
-	for _, m := range s.modelList {
+	for _, m := range fam.models {
 		g.model(m)
 	}
 	var pats []string
@@ -166,21 +196,20 @@ func emitModels(s *spec) []byte {
 	}
 	sort.Strings(pats)
 	if len(pats) > 0 {
-		w.p("var (")
+		re := g.w.use("regexp")
+		g.w.p("var (")
 		for _, p := range pats {
-			w.p("%s = regexp.MustCompile(%s)", g.patterns[p], strconv.Quote(p))
+			g.w.p("%s = %s.MustCompile(%s)", g.patterns[p], re, strconv.Quote(p))
 		}
-		w.p(")")
-	} else {
-		w.p("var _ = regexp.MustCompile")
+		g.w.p(")")
 	}
-	return w.Bytes()
+	return g.w.source()
 }
 
 func (g *modelGen) enum(e *enum) {
-	w := &g.w
-	w.comment("", sentence(e.Name, e.Doc))
-	w.p("type %s string\n", e.Name)
+	w := g.w
+	w.comment("", sentence(e.GoName, e.Doc))
+	w.p("type %s string\n", e.GoName)
 	w.p("const (")
 	for _, v := range e.Values {
 		doc := v.Doc
@@ -188,11 +217,11 @@ func (g *modelGen) enum(e *enum) {
 			doc = v.Value + "."
 		}
 		w.comment("\t", v.Const+": "+doc)
-		w.p("\t%s %s = %q", v.Const, e.Name, v.Value)
+		w.p("\t%s %s = %q", v.Const, e.GoName, v.Value)
 	}
 	w.p(")\n")
 	w.comment("", "Valid reports whether v is one of the documented values. New values may appear in\nresponses at any time; only requests are checked.")
-	w.p("func (v %s) Valid() bool {", e.Name)
+	w.p("func (v %s) Valid() bool {", e.GoName)
 	w.p("switch v {")
 	var cs []string
 	for _, v := range e.Values {
@@ -203,19 +232,19 @@ func (g *modelGen) enum(e *enum) {
 }
 
 func (g *modelGen) model(m *model) {
-	w := &g.w
+	w := g.w
 	switch {
 	case m.IsRequest:
 		o := m.Op
-		w.comment("", fmt.Sprintf("%s is the request of %s (%s %s): %s", m.Name, o.ID, o.Method, o.Path, lowerFirst(o.y.Summary)),
+		w.comment("", fmt.Sprintf("%s is the request of %s (%s %s): %s", m.GoName, o.ID, o.Method, o.Path, lowerFirst(o.y.Summary)),
 			"Path parameters come from the call chain; fields marked as query parameters are sent in the URL, the others in the JSON body.")
 	default:
-		w.comment("", sentence(m.Name, m.Doc))
+		w.comment("", sentence(m.GoName, m.Doc))
 	}
-	w.p("type %s struct {", m.Name)
+	w.p("type %s struct {", m.GoName)
 	for _, f := range m.Fields {
 		w.comment("\t", fieldDoc(f))
-		w.p("\t%s %s `%s`", f.GoName, goType(f, m), jsonTag(f))
+		w.p("\t%s %s `%s`", f.GoName, goType(w, f, m), jsonTag(f))
 	}
 	w.p("}\n")
 
@@ -265,8 +294,8 @@ func (g *modelGen) validate(m *model) {
 	if !needsValidation(m, map[*model]bool{}) {
 		return
 	}
-	w := &g.w
-	w.p("func (m *%s) validate(v *validator) {", m.Name)
+	w := g.w
+	w.p("func (m *%s) validate(v *%s.Validator) {", m.GoName, w.use(importTyped))
 	for _, f := range m.Fields {
 		loc := f.Location
 		if loc == "path" {
@@ -277,52 +306,52 @@ func (g *modelGen) validate(m *model) {
 		switch {
 		case f.Type == "string":
 			sv := acc
-			if goType(f, m) != "string" {
+			if goType(w, f, m) != "string" {
 				sv = "string(" + acc + ")"
 			}
 			if f.Required {
-				w.p("v.required(%q, %s, %s != \"\")", loc, name, acc)
+				w.p("v.Required(%q, %s, %s != \"\")", loc, name, acc)
 			}
 			if f.y.MaxLength > 0 && !f.y.Encrypted {
-				w.p("v.maxLen(%q, %s, %s, %d)", loc, name, sv, f.y.MaxLength)
+				w.p("v.MaxLen(%q, %s, %s, %d)", loc, name, sv, f.y.MaxLength)
 			}
 			if f.Enum != nil {
-				w.p("v.enum(%q, %s, %s, %s.Valid())", loc, name, sv, acc)
+				w.p("v.Enum(%q, %s, %s, %s.Valid())", loc, name, sv, acc)
 			}
 			if f.y.Pattern != "" {
-				w.p("v.pattern(%q, %s, %s, %s)", loc, name, sv, g.patternVar(f.y.Pattern))
+				w.p("v.Pattern(%q, %s, %s, %s)", loc, name, sv, g.patternVar(f.y.Pattern))
 			}
 		case f.Type == "array":
 			if f.Required {
-				w.p("v.required(%q, %s, len(%s) > 0)", loc, name, acc)
+				w.p("v.Required(%q, %s, len(%s) > 0)", loc, name, acc)
 			}
 			switch {
 			case f.Items == "object" && needsValidation(f.Model, map[*model]bool{}):
 				w.p("for i := range %s {", acc)
-				w.p("v.enterIndex(%s, i)\n%s[i].validate(v)\nv.leave(2)\n}", name, acc)
+				w.p("v.EnterIndex(%s, i)\n%s[i].validate(v)\nv.Leave(2)\n}", name, acc)
 			case f.Items == "string" && (f.Enum != nil || f.y.MaxLength > 0 && !f.y.Encrypted || f.y.Pattern != ""):
 				w.p("for i, e := range %s {", acc)
-				w.p("v.enter(%s)", name)
-				w.p("item := strconv.Itoa(i)")
+				w.p("v.Enter(%s)", name)
+				w.p("item := %s.Itoa(i)", w.use("strconv"))
 				if f.Enum != nil {
-					w.p("v.enum(%q, item, string(e), e.Valid())", loc)
+					w.p("v.Enum(%q, item, string(e), e.Valid())", loc)
 				}
 				if f.y.MaxLength > 0 && !f.y.Encrypted {
-					w.p("v.maxLen(%q, item, string(e), %d)", loc, f.y.MaxLength)
+					w.p("v.MaxLen(%q, item, string(e), %d)", loc, f.y.MaxLength)
 				}
 				if f.y.Pattern != "" {
-					w.p("v.pattern(%q, item, string(e), %s)", loc, g.patternVar(f.y.Pattern))
+					w.p("v.Pattern(%q, item, string(e), %s)", loc, g.patternVar(f.y.Pattern))
 				}
-				w.p("v.leave(1)\n}")
+				w.p("v.Leave(1)\n}")
 			}
 		case f.Type == "object":
 			if !needsValidation(f.Model, map[*model]bool{}) {
 				continue
 			}
 			if f.Required {
-				w.p("v.enter(%s)\n%s.validate(v)\nv.leave(1)", name, acc)
+				w.p("v.Enter(%s)\n%s.validate(v)\nv.Leave(1)", name, acc)
 			} else {
-				w.p("if %s != nil {\nv.enter(%s)\n%s.validate(v)\nv.leave(1)\n}", acc, name, acc)
+				w.p("if %s != nil {\nv.Enter(%s)\n%s.validate(v)\nv.Leave(1)\n}", acc, name, acc)
 			}
 		}
 	}
@@ -330,58 +359,32 @@ func (g *modelGen) validate(m *model) {
 }
 
 func (g *modelGen) requestMethods(m *model) {
-	w := &g.w
+	w := g.w
 	o := m.Op
 	w.comment("", "Validate checks the request against the documentation: required fields, lengths,\nenumerations and patterns. Typed calls run it before sending anything.")
-	w.p("func (m *%s) Validate() error {", m.Name)
-	w.p("if m == nil {\nreturn errNilRequest(%q)\n}", o.ID)
+	w.p("func (m *%s) Validate() error {", m.GoName)
+	w.p("if m == nil {\nreturn %s.NilRequest(%q)\n}", w.use(importTyped), o.ID)
 	if needsValidation(m, map[*model]bool{}) {
-		w.p("v := validator{op: %q}\nm.validate(&v)\nreturn v.err()", o.ID)
+		w.p("v := %s.Validator{Op: %q}\nm.validate(&v)\nreturn v.Err()", w.use(importTyped), o.ID)
 	} else {
 		w.p("return nil")
 	}
 	w.p("}\n")
-
-	w.p("func (m *%s) encodeQuery(c *Client) (url.Values, bool, error) {", m.Name)
-	if len(o.Query) == 0 {
-		w.p("return url.Values{}, false, nil\n}\n")
-		return
-	}
-	w.p("q := make(url.Values, %d)\nsealed := false\n_ = sealed", len(o.Query))
-	for _, f := range o.Query {
-		acc := "m." + f.GoName
-		switch {
-		case f.Type == "string" && f.y.Encrypted:
-			w.p("if %s != \"\" {", acc)
-			w.p("ct, err := c.Encrypt(string(%s))\nif err != nil {\nreturn nil, false, err\n}", acc)
-			w.p("q.Set(%q, ct)\nsealed = true\n}", f.JSON)
-		case f.Type == "string" && f.Enum == nil:
-			w.p("if %s != \"\" {\nq.Set(%q, %s)\n}", acc, f.JSON, acc)
-		case f.Type == "string":
-			w.p("if %s != \"\" {\nq.Set(%q, string(%s))\n}", acc, f.JSON, acc)
-		case f.Type == "integer" && f.Required:
-			w.p("q.Set(%q, strconv.FormatInt(%s, 10))", f.JSON, acc)
-		case f.Type == "integer":
-			w.p("if %s != nil {\nq.Set(%q, strconv.FormatInt(*%s, 10))\n}", acc, f.JSON, acc)
-		default:
-			panic(o.ID + ": query type " + f.Type)
-		}
-	}
-	w.p("return q, sealed, nil\n}\n")
 }
 
 func (g *modelGen) decryptHelpers(m *model) {
-	w := &g.w
+	w := g.w
 	for _, f := range m.Fields {
 		if !f.y.Encrypted || f.Type != "string" && !(f.Type == "array" && f.Items == "string") {
 			continue
 		}
+		core := w.use(importCore)
 		if f.Type == "array" {
-			w.comment("", fmt.Sprintf("Decrypt%s opens every value of %s with the merchant private key.", f.GoName, f.GoName))
-			w.p("func (m *%s) Decrypt%s(d Decrypter) ([]Sensitive, error) {\nreturn decryptAll(d, m.%s)\n}\n", m.Name, f.GoName, f.GoName)
+			w.comment("", fmt.Sprintf("Decrypt%s opens every value of %s with the merchant private key (a *wxpay.Client).", f.GoName, f.GoName))
+			w.p("func (m *%s) Decrypt%s(d %s.Decrypter) ([]%s.Sensitive, error) {\nreturn %s.DecryptAll(d, m.%s)\n}\n", m.GoName, f.GoName, core, core, core, f.GoName)
 			continue
 		}
-		w.comment("", fmt.Sprintf("Decrypt%s opens %s with the merchant private key.", f.GoName, f.GoName))
-		w.p("func (m *%s) Decrypt%s(d Decrypter) (Sensitive, error) {\nreturn d.Decrypt(m.%s)\n}\n", m.Name, f.GoName, f.GoName)
+		w.comment("", fmt.Sprintf("Decrypt%s opens %s with the merchant private key (a *wxpay.Client).", f.GoName, f.GoName))
+		w.p("func (m *%s) Decrypt%s(d %s.Decrypter) (%s.Sensitive, error) {\nreturn d.Decrypt(m.%s)\n}\n", m.GoName, f.GoName, core, core, f.GoName)
 	}
 }

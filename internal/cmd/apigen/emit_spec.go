@@ -149,27 +149,82 @@ func updateReadme(path string, table []byte) error {
 
 // emitEvents writes the notify package's event registry.
 func emitEvents(s *spec) []byte {
-	var w writer
-	w.WriteString(header)
-	w.p("package notify\n")
-	w.p("import \"github.com/wxpaykit/wxpay\"\n")
-	w.p("// Event types of the spec, the value of Notification.EventType.")
-	w.p("const (")
+	g := newGoFile("notify")
+	g.p("// Event types of the spec, the value of Notification.EventType.")
+	g.p("const (")
 	for _, e := range s.events {
-		w.comment("\t", fmt.Sprintf("%s: %s (%s) Decrypted resource: *wxpay.%s.", eventConst(e.y.EventType), e.y.Summary, e.y.SummaryZh, e.Model.Name))
-		w.p("%s = %q", eventConst(e.y.EventType), e.y.EventType)
+		fam := e.Model.Family
+		g.comment("\t", fmt.Sprintf("%s: %s (%s) Decrypted resource: *%s.%s.", eventConst(e.y.EventType), e.y.Summary, e.y.SummaryZh, fam.Package, e.Model.GoName))
+		g.p("%s = %q", eventConst(e.y.EventType), e.y.EventType)
 	}
-	w.p(")\n")
-	w.comment("", "newEvent returns a pointer to the model of an event type, or nil for a type the spec does not know.")
-	w.p("func newEvent(eventType string) any {\nswitch eventType {")
+	g.p(")\n")
+	g.comment("", "newEvent returns a pointer to the model of an event type, or nil for a type the spec does not know.")
+	g.p("func newEvent(eventType string) any {\nswitch eventType {")
 	for _, e := range s.events {
-		w.p("case %s:\nreturn new(wxpay.%s)", eventConst(e.y.EventType), e.Model.Name)
+		g.p("case %s:\nreturn new(%s.%s)", eventConst(e.y.EventType), g.use(e.Model.Family.importPath()), e.Model.GoName)
 	}
-	w.p("}\nreturn nil\n}")
-	return w.Bytes()
+	g.p("}\nreturn nil\n}")
+	return g.source()
 }
 
 // eventConst: MEMBERCARD.ACTIVATE_CARD → EventMembercardActivateCard.
 func eventConst(t string) string {
 	return "Event" + goName(strings.ToLower(t))
+}
+
+// emitRootDoc writes package apiv3's documentation: which package holds which
+// family.
+func emitRootDoc(s *spec) []byte {
+	var lines []string
+	for _, f := range s.families {
+		lines = append(lines, fmt.Sprintf("  - %-16s %s/… (%s, api/%s)", f.Package, familyBase(f), f.Name, f.File))
+	}
+	var w writer
+	w.comment("", "Package apiv3 is the typed WeChat Pay APIv3, generated from the spec in api/: the top\n"+
+		"of the URL-mirroring chain (V3, which every wxpay.Client holds as client.V3) and, below\n"+
+		"it, one package per product family with its requests, answers, enums and the rest of\n"+
+		"the chain. The URL tells you the package:",
+		strings.Join(lines, "\n"),
+		"The README's operations table maps every official path to its call.")
+	out := newGoFile("apiv3")
+	out.Write(w.Bytes())
+	return docSource(out)
+}
+
+// emitFamilyDoc writes a family package's documentation with its operations.
+func emitFamilyDoc(f *family, root *node) []byte {
+	byOp := map[*op]*node{}
+	walk(root, func(n *node) {
+		for _, o := range n.ops {
+			byOp[o] = n
+		}
+	})
+	var ops []string
+	for _, o := range f.ops {
+		call := byOp[o].goExpr + "." + methodName(o.Method)
+		ops = append(ops, fmt.Sprintf("  - %s %s\n    %s", o.Method, o.Path, call))
+	}
+	intro := fmt.Sprintf("Package %s is the %s family of WeChat Pay APIv3 (%s/…), generated from api/%s.", f.Package, f.Name, familyBase(f), f.File)
+	if f.Doc != "" {
+		intro += "\n" + strings.TrimSpace(f.Doc)
+	}
+	var w writer
+	w.comment("", intro,
+		"Call it through a client, whose V3 field mirrors the URLs; requests are validated\n"+
+			"before anything is sent, Sensitive fields encrypted, answers verified. The types\n"+
+			"core.Response, core.Future and core.CallOption of the signatures are wxpay.Response,\n"+
+			"wxpay.Future and wxpay.CallOption.",
+		"Operations:\n"+strings.Join(ops, "\n"))
+	out := newGoFile(f.Package)
+	out.Write(w.Bytes())
+	return docSource(out)
+}
+
+// docSource puts a package comment in front of the package clause.
+func docSource(g *goFile) []byte {
+	var out writer
+	out.WriteString(header)
+	out.Write(g.Bytes())
+	out.p("package %s", g.pkg)
+	return out.Bytes()
 }

@@ -7,20 +7,33 @@ import (
 	"strings"
 )
 
-// node is one URL segment of the typed chain.
+// node is one URL segment of the typed chain client.V3.….
 type node struct {
 	seg      string // literal segment, or "" for a parameter
 	param    string // parameter name for {param} segments
-	typeName string
-	path     string   // template up to here
-	params   []string // parameter names up to here, in order
+	path     string // template up to here
+	params   []string
+	parent   *node
 	children []*node
 	ops      []*op
-	goExpr   string // client.V3.… expression reaching this node, for the README
+	fam      *family // the package the node's type lives in; nil: package apiv3
+	typeName string
+	goExpr   string // client.V3.… expression reaching this node, for docs
 }
 
+func (n *node) pkg() string {
+	if n.fam == nil {
+		return "apiv3"
+	}
+	return n.fam.Package
+}
+
+// exported reports whether other packages construct the node: a family's
+// topmost nodes hang below package apiv3's.
+func (n *node) exported() bool { return n.fam != nil && n.parent != nil && n.parent.fam == nil }
+
 func buildTree(s *spec) (*node, error) {
-	root := &node{seg: "v3", typeName: "V3", path: "/v3", goExpr: "client.V3"}
+	root := &node{seg: "v3", path: "/v3", goExpr: "client.V3", typeName: "V3"}
 	for _, o := range s.ops {
 		segs := strings.Split(strings.TrimPrefix(o.Path, "/"), "/")
 		if segs[0] != "v3" {
@@ -44,14 +57,12 @@ func buildTree(s *spec) (*node, error) {
 				}
 			}
 			if child == nil {
-				child = &node{seg: seg, param: param, path: n.path + "/" + seg, params: n.params}
+				child = &node{seg: seg, param: param, path: n.path + "/" + seg, params: n.params, parent: n}
 				if param != "" {
 					child.seg = ""
 					child.params = append(append([]string(nil), n.params...), param)
-					child.typeName = n.typeName + goName(param)
 					child.goExpr = fmt.Sprintf("%s.%s(%s)", n.goExpr, goName(param), lowerName(param))
 				} else {
-					child.typeName = n.typeName + goName(seg)
 					child.goExpr = n.goExpr + "." + goName(seg)
 				}
 				n.children = append(n.children, child)
@@ -65,26 +76,145 @@ func buildTree(s *spec) (*node, error) {
 		}
 		n.ops = append(n.ops, o)
 	}
-	// A literal child and a parameter method must not share a Go name.
+	if err := assignFamilies(root); err != nil {
+		return nil, err
+	}
+	nameNodes(s, root)
+	return root, checkTreeNames(s, root)
+}
+
+// assignFamilies puts each node in the package of the one family whose
+// operations lie at or below it; a node above several families stays in
+// package apiv3.
+func assignFamilies(root *node) error {
+	var visit func(n *node) (*family, bool, error)
+	visit = func(n *node) (*family, bool, error) {
+		var fam *family
+		mixed := false
+		take := func(f *family) {
+			if fam == nil {
+				fam = f
+			} else if f != fam {
+				mixed = true
+			}
+		}
+		for _, o := range n.ops {
+			take(o.Fam)
+		}
+		for _, c := range n.children {
+			f, m, err := visit(c)
+			if err != nil {
+				return nil, false, err
+			}
+			if m {
+				mixed = true
+			} else if f != nil {
+				take(f)
+			}
+		}
+		if mixed && len(n.ops) > 0 {
+			return nil, false, fmt.Errorf("%s: operations of several families meet at one node; give one family the whole subtree", n.path)
+		}
+		if !mixed && n.parent != nil {
+			n.fam = fam
+		}
+		return fam, mixed || n.parent == nil, nil
+	}
+	_, _, err := visit(root)
+	if err != nil {
+		return err
+	}
 	var check func(n *node) error
 	check = func(n *node) error {
-		names := map[string]bool{"Get": true, "Post": true, "Put": true, "Patch": true, "Delete": true}
+		if n.exported() && n.param != "" {
+			return fmt.Errorf("%s: a family's topmost node cannot be a path parameter", n.path)
+		}
 		for _, c := range n.children {
-			name := goName(c.seg)
-			if c.param != "" {
-				name = goName(c.param)
-			}
-			if names[name] {
-				return fmt.Errorf("%s: Go name %s used twice", n.path, name)
-			}
-			names[name] = true
 			if err := check(c); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	return root, check(root)
+	return check(root)
+}
+
+// familyBase is the longest literal path prefix of all of a family's operations.
+func familyBase(fam *family) string {
+	var base []string
+	for i, o := range fam.ops {
+		segs := strings.Split(strings.TrimPrefix(o.Path, "/"), "/")
+		lit := segs[:0:0]
+		for _, s := range segs[:len(segs)-1] { // the last segment names an endpoint
+			if strings.HasPrefix(s, "{") {
+				break
+			}
+			lit = append(lit, s)
+		}
+		if i == 0 {
+			base = lit
+			continue
+		}
+		n := 0
+		for n < len(base) && n < len(lit) && base[n] == lit[n] {
+			n++
+		}
+		base = base[:n]
+	}
+	return "/" + strings.Join(base, "/")
+}
+
+// nameNodes names node types. In package apiv3 a node is named by its path
+// below /v3 (Marketing). In a family package by its path below the family's
+// base (Cards, CardsCardID), the base itself by its last segment
+// (MembercardOpen), and the nodes above the base by their path below /v3
+// (Brand, BrandPartner).
+func nameNodes(s *spec, root *node) {
+	bases := map[*family]string{}
+	for _, f := range s.families {
+		bases[f] = familyBase(f)
+	}
+	walk(root, func(n *node) {
+		if n == root {
+			return
+		}
+		rel := strings.TrimPrefix(n.path, "/v3/")
+		if n.fam != nil {
+			base := bases[n.fam]
+			switch {
+			case n.path == base:
+				rel = n.path[strings.LastIndex(n.path, "/")+1:]
+			case strings.HasPrefix(n.path, base+"/") && base != "/v3":
+				rel = n.path[len(base)+1:]
+			}
+		}
+		var b strings.Builder
+		for _, seg := range strings.Split(rel, "/") {
+			b.WriteString(goName(strings.Trim(seg, "{}")))
+		}
+		n.typeName = b.String()
+	})
+}
+
+// checkTreeNames fails when two node types of a package, or a node type and a
+// model, share a name.
+func checkTreeNames(s *spec, root *node) error {
+	taken := map[string]string{}
+	for _, m := range s.models {
+		taken[m.Family.Package+"."+m.GoName] = "model " + m.Name
+	}
+	for _, e := range s.enums {
+		taken[e.Family.Package+"."+e.GoName] = "enum " + e.Name
+	}
+	var err error
+	walk(root, func(n *node) {
+		k := n.pkg() + "." + n.typeName
+		if prev, dup := taken[k]; dup && err == nil {
+			err = fmt.Errorf("Go name %s is used by %s and the node of %s; rename the model (go_name) or the family prefix", k, prev, n.path)
+		}
+		taken[k] = "node " + n.path
+	})
+	return err
 }
 
 func walk(n *node, fn func(*node)) {
@@ -96,93 +226,129 @@ func walk(n *node, fn func(*node)) {
 
 func methodName(m string) string { return m[:1] + strings.ToLower(m[1:]) }
 
-func emitTree(s *spec, root *node) []byte {
-	var w writer
-	w.WriteString(header)
-	w.p("package wxpay\n")
-	w.p("import \"context\"\n")
-
-	// Operation descriptors.
-	for _, o := range s.ops {
-		var segs []string
-		for _, seg := range strings.Split(strings.TrimPrefix(o.Path, "/"), "/") {
-			if strings.HasPrefix(seg, "{") {
-				segs = append(segs, fmt.Sprintf("{param: %q}", strings.Trim(seg, "{}")))
-			} else {
-				segs = append(segs, fmt.Sprintf("{lit: %q}", seg))
-			}
-		}
-		w.p("var op%s = operation{id: %q, method: %q, segs: []segment{%s}, hasBody: %v, encrypts: %v, idempotent: %v}",
-			o.ID, o.ID, o.Method, strings.Join(segs, ", "), o.HasBody, o.Request != nil && hasEncrypted(o.Request, map[*model]bool{}),
-			o.Method != "POST" || o.y.Idempotent)
+// typeRef names a node's type as seen from package pkg.
+func (n *node) typeRef(pkg string) string {
+	if n.pkg() == pkg {
+		return n.typeName
 	}
-	w.p("")
+	return n.pkg() + "." + n.typeName
+}
 
+func (n *node) constructor() string {
+	if n.exported() {
+		return "New" + n.typeName
+	}
+	return "new" + n.typeName
+}
+
+// emitTree writes the nodes of one package: apiv3 (fam nil) or a family.
+func emitTree(s *spec, root *node, fam *family) []byte {
+	pkg := "apiv3"
+	if fam != nil {
+		pkg = fam.Package
+	}
+	g := newGoFile(pkg)
+	if fam != nil {
+		for _, o := range fam.ops {
+			var segs []string
+			for _, seg := range strings.Split(strings.TrimPrefix(o.Path, "/"), "/") {
+				if strings.HasPrefix(seg, "{") {
+					segs = append(segs, fmt.Sprintf("{Param: %q}", strings.Trim(seg, "{}")))
+				} else {
+					segs = append(segs, fmt.Sprintf("{Lit: %q}", seg))
+				}
+			}
+			typed := g.use(importTyped)
+			g.p("var op%s = %s.Operation{ID: %q, Method: %q, Segs: []%s.Segment{%s}, HasBody: %v, Encrypts: %v, Idempotent: %v}",
+				o.ID, typed, o.ID, o.Method, typed, strings.Join(segs, ", "), o.HasBody, o.Request != nil && hasEncrypted(o.Request, map[*model]bool{}),
+				o.Method != "POST" || o.y.Idempotent)
+		}
+		g.p("")
+	}
 	walk(root, func(n *node) {
-		paramFields := func() []string {
-			var out []string
-			for _, p := range n.params {
-				out = append(out, lowerName(p))
-			}
-			return out
-		}()
-		// Type.
-		doc := fmt.Sprintf("%s is %s.", n.typeName, n.path)
-		if n == root {
-			doc = "V3 is the typed APIv3, one field per URL segment and one method per path parameter:\n" +
-				"client.V3.Marketing.MembercardOpen.Cards.CardID(id).PermissionTokens.Post(ctx, req)\n" +
-				"is POST /v3/marketing/membercard-open/cards/{card_id}/permission-tokens."
+		if n.fam != fam {
+			return
 		}
-		w.comment("", doc)
-		w.p("type %s struct {", n.typeName)
-		w.p("c *Client")
-		for _, p := range paramFields {
-			w.p("%s string", p)
-		}
-		for _, c := range n.children {
-			if c.param == "" {
-				w.comment("\t", fmt.Sprintf("%s is %s.", goName(c.seg), c.path))
-				w.p("%s %s", goName(c.seg), c.typeName)
-			}
-		}
-		w.p("}\n")
-		// Constructor.
-		args := []string{"c *Client"}
-		for _, p := range paramFields {
-			args = append(args, p+" string")
-		}
-		w.p("func new%s(%s) %s {", n.typeName, strings.Join(args, ", "), n.typeName)
-		w.p("return %s{", n.typeName)
-		w.p("c: c,")
-		for _, p := range paramFields {
-			w.p("%s: %s,", p, p)
-		}
-		for _, c := range n.children {
-			if c.param == "" {
-				w.p("%s: new%s(%s),", goName(c.seg), c.typeName, strings.Join(append([]string{"c"}, paramFields...), ", "))
-			}
-		}
-		w.p("}\n}\n")
-		// Parameter children.
-		for _, c := range n.children {
-			if c.param == "" {
-				continue
-			}
-			pn := lowerName(c.param)
-			w.comment("", fmt.Sprintf("%s selects %s; the value is escaped into the path and must not be empty.", goName(c.param), c.path))
-			callArgs := []string{"n.c"}
-			for _, p := range paramFields {
-				callArgs = append(callArgs, "n."+p)
-			}
-			callArgs = append(callArgs, pn)
-			w.p("func (n %s) %s(%s string) %s {\nreturn new%s(%s)\n}\n", n.typeName, goName(c.param), pn, c.typeName, c.typeName, strings.Join(callArgs, ", "))
-		}
-		// Operations.
-		for _, o := range n.ops {
-			emitOp(&w, n, o, paramFields)
-		}
+		emitNode(g, n)
 	})
-	return w.Bytes()
+	if fam == nil {
+		typed := g.use(importTyped)
+		g.comment("", "New builds the tree over the invoker that runs its operations; wxpay.NewClient\ndoes it for client.V3.")
+		g.p("func New(inv %s.Invoker) V3 {\nreturn newV3(inv)\n}", typed)
+	}
+	return g.source()
+}
+
+func emitNode(g *goFile, n *node) {
+	pkg := g.pkg
+	typed := g.use(importTyped)
+	var paramFields []string
+	for _, p := range n.params {
+		paramFields = append(paramFields, lowerName(p))
+	}
+	doc := fmt.Sprintf("%s is %s (%s).", n.typeName, n.path, n.goExpr)
+	if n.parent == nil {
+		doc = "V3 is the typed APIv3, one field per URL segment and one method per path parameter:\n" +
+			"client.V3.Marketing.MembercardOpen.Cards.CardID(id).PermissionTokens.Post(ctx, req)\n" +
+			"is POST /v3/marketing/membercard-open/cards/{card_id}/permission-tokens."
+	}
+	g.comment("", doc)
+	g.p("type %s struct {", n.typeName)
+	g.p("inv %s.Invoker", typed)
+	for _, p := range paramFields {
+		g.p("%s string", p)
+	}
+	for _, c := range n.children {
+		if c.param == "" {
+			g.comment("\t", fmt.Sprintf("%s is %s.", goName(c.seg), c.path))
+			g.p("%s %s", goName(c.seg), c.typeRef(pkg))
+		}
+	}
+	g.p("}\n")
+
+	// Constructor.
+	args := []string{"inv " + typed + ".Invoker"}
+	for _, p := range paramFields {
+		args = append(args, p+" string")
+	}
+	if n.exported() {
+		g.comment("", fmt.Sprintf("%s builds %s over inv. It is for package apiv3: use %s.", n.constructor(), n.path, n.goExpr))
+	}
+	g.p("func %s(%s) %s {", n.constructor(), strings.Join(args, ", "), n.typeName)
+	g.p("return %s{", n.typeName)
+	g.p("inv: inv,")
+	for _, p := range paramFields {
+		g.p("%s: %s,", p, p)
+	}
+	for _, c := range n.children {
+		if c.param == "" {
+			ctor := c.constructor()
+			if c.pkg() != pkg {
+				ctor = c.pkg() + "." + ctor
+				g.use(c.fam.importPath())
+			}
+			g.p("%s: %s(%s),", goName(c.seg), ctor, strings.Join(append([]string{"inv"}, paramFields...), ", "))
+		}
+	}
+	g.p("}\n}\n")
+
+	// Parameter children.
+	for _, c := range n.children {
+		if c.param == "" {
+			continue
+		}
+		pn := lowerName(c.param)
+		g.comment("", fmt.Sprintf("%s selects %s; the value is escaped into the path and must not be empty.", goName(c.param), c.path))
+		callArgs := []string{"n.inv"}
+		for _, p := range paramFields {
+			callArgs = append(callArgs, "n."+p)
+		}
+		callArgs = append(callArgs, pn)
+		g.p("func (n %s) %s(%s string) %s {\nreturn %s(%s)\n}\n", n.typeName, goName(c.param), pn, c.typeName, c.constructor(), strings.Join(callArgs, ", "))
+	}
+	for _, o := range n.ops {
+		emitOp(g, n, o, paramFields)
+	}
 }
 
 func opDoc(o *op) []string {
@@ -210,7 +376,7 @@ func opDoc(o *op) []string {
 		notes = append(notes, "Success is 204 No Content.")
 	}
 	if !o.Documented {
-		notes = append(notes, "The response body is not documented; read it from the *Response.")
+		notes = append(notes, "The response body is not documented; read it from the *core.Response.")
 	}
 	if len(notes) > 0 {
 		paras = append(paras, strings.Join(notes, " "))
@@ -220,13 +386,14 @@ func opDoc(o *op) []string {
 		for _, e := range y.Errors {
 			es = append(es, fmt.Sprintf("  - %d %s %s", e.Status, e.Code, e.Message))
 		}
-		paras = append(paras, "Documented business errors (as *APIError):\n"+strings.Join(es, "\n"))
+		paras = append(paras, "Documented business errors (as *wxpay.APIError):\n"+strings.Join(es, "\n"))
 	}
 	paras = append(paras, "Official documentation: "+y.Docs[0])
 	return paras
 }
 
-func emitOp(w *writer, n *node, o *op, paramFields []string) {
+func emitOp(g *goFile, n *node, o *op, paramFields []string) {
+	core, typed := g.use(importCore), g.use(importTyped)
 	m := methodName(o.Method)
 	var params []string
 	for _, p := range paramFields {
@@ -236,13 +403,14 @@ func emitOp(w *writer, n *node, o *op, paramFields []string) {
 	if len(params) > 0 {
 		paramSlice = "[]string{" + strings.Join(params, ", ") + "}"
 	}
-	sig := "ctx context.Context"
+	sig := g.use("context") + ".Context"
+	sig = "ctx " + sig
 	callReq := "nil"
 	if o.Request != nil {
-		sig += ", req *" + o.Request.Name
+		sig += ", req *" + o.Request.GoName
 		callReq = "req"
 	}
-	sig += ", opts ...CallOption"
+	sig += ", opts ..." + core + ".CallOption"
 	args := "ctx"
 	if o.Request != nil {
 		args += ", req"
@@ -250,39 +418,92 @@ func emitOp(w *writer, n *node, o *op, paramFields []string) {
 	args += ", opts..."
 	nilCheck := ""
 	if o.Request != nil {
-		nilCheck = fmt.Sprintf("if req == nil {\nreturn %%s errNilRequest(%q)\n}\n", o.ID)
+		nilCheck = fmt.Sprintf("if req == nil {\nreturn %%s %s.NilRequest(%q)\n}\n", typed, o.ID)
 	}
 
-	w.comment("", opDoc(o)...)
+	g.comment("", opDoc(o)...)
 	if o.Response != nil {
-		out := "*" + o.Response.Name
-		w.p("func (n %s) %s(%s) (%s, *Response, error) {", n.typeName, m, sig, out)
+		out := "*" + o.Response.GoName
+		g.p("func (n %s) %s(%s) (%s, *%s.Response, error) {", n.typeName, m, sig, out, core)
 		if nilCheck != "" {
-			w.p(nilCheck, "nil, nil,")
+			g.p(nilCheck, "nil, nil,")
 		}
-		w.p("out := new(%s)", o.Response.Name)
-		w.p("resp, err := n.c.invoke(ctx, &op%s, %s, %s, out, opts)", o.ID, paramSlice, callReq)
-		w.p("if err != nil {\nreturn nil, resp, err\n}\nreturn out, resp, nil\n}\n")
-		w.comment("", fmt.Sprintf("%sAsync is %s in the background; cancelling ctx cancels the call.", m, m))
-		w.p("func (n %s) %sAsync(%s) *Future[%s] {", n.typeName, m, sig, out)
-		w.p("return goFuture(func() (%s, *Response, error) {\nreturn n.%s(%s)\n})\n}\n", out, m, args)
+		g.p("return %s.Call[%s](ctx, n.inv, &op%s, %s, %s, opts)\n}\n", typed, o.Response.GoName, o.ID, paramSlice, callReq)
+		g.comment("", fmt.Sprintf("%sAsync is %s in the background; cancelling ctx cancels the call.", m, m))
+		g.p("func (n %s) %sAsync(%s) *%s.Future[%s] {", n.typeName, m, sig, core, out)
+		g.p("return %s.Go(func() (%s, *%s.Response, error) {\nreturn n.%s(%s)\n})\n}\n", core, out, core, m, args)
+		if o.y.List != nil {
+			emitIterator(g, n, o)
+		}
 		return
 	}
-	w.p("func (n %s) %s(%s) (*Response, error) {", n.typeName, m, sig)
+	g.p("func (n %s) %s(%s) (*%s.Response, error) {", n.typeName, m, sig, core)
 	if nilCheck != "" {
-		w.p(nilCheck, "nil,")
+		g.p(nilCheck, "nil,")
 	}
-	w.p("return n.c.invoke(ctx, &op%s, %s, %s, nil, opts)\n}\n", o.ID, paramSlice, callReq)
-	w.comment("", fmt.Sprintf("%sAsync is %s in the background; cancelling ctx cancels the call.", m, m))
-	w.p("func (n %s) %sAsync(%s) *Future[*Response] {", n.typeName, m, sig)
-	w.p("return goFuture(func() (*Response, *Response, error) {\nr, err := n.%s(%s)\nreturn r, r, err\n})\n}\n", m, args)
+	g.p("return n.inv.Invoke(ctx, &op%s, %s, %s, nil, opts)\n}\n", o.ID, paramSlice, callReq)
+	g.comment("", fmt.Sprintf("%sAsync is %s in the background; cancelling ctx cancels the call.", m, m))
+	g.p("func (n %s) %sAsync(%s) *%s.Future[*%s.Response] {", n.typeName, m, sig, core, core)
+	g.p("return %s.Go(func() (*%s.Response, *%s.Response, error) {\nr, err := n.%s(%s)\nreturn r, r, err\n})\n}\n", core, core, core, m, args)
+}
+
+// emitIterator writes All for a paged list operation.
+func emitIterator(g *goFile, n *node, o *op) {
+	core, typed := g.use(importCore), g.use(importTyped)
+	items, total := listFields(o)
+	offset := listOffset(o)
+	item := items.Model.GoName
+	g.comment("", fmt.Sprintf("All iterates over every item of %s (%s %s), fetching pages on demand:\n"+
+		"req's offset is set for each page, its limit is the page size. Iteration stops at the\n"+
+		"first error, which is yielded with a nil item; cancelling ctx stops it too.", o.ID, o.Method, o.Path),
+		fmt.Sprintf("\tfor item, err := range %s.All(ctx, req) {", n.goExpr))
+	g.p("func (n %s) All(ctx %s.Context, req *%s, opts ...%s.CallOption) %s.Seq2[*%s, error] {",
+		n.typeName, g.use("context"), o.Request.GoName, core, g.use("iter"), item)
+	g.p("return %s.Pages(ctx, func(ctx %s.Context, offset int64) ([]%s, int64, error) {", typed, g.use("context"), item)
+	g.p("if req == nil {\nreturn nil, 0, %s.NilRequest(%q)\n}", typed, o.ID)
+	g.p("page := *req")
+	if offset.Required {
+		g.p("page.%s = offset", offset.GoName)
+	} else {
+		g.p("page.%s = &offset", offset.GoName)
+	}
+	g.p("out, _, err := n.Get(ctx, &page, opts...)\nif err != nil {\nreturn nil, 0, err\n}")
+	if total.Required {
+		g.p("return out.%s, out.%s, nil", items.GoName, total.GoName)
+	} else {
+		g.p("if out.%s == nil {\nreturn out.%s, %s.MaxInt64, nil\n}", total.GoName, items.GoName, g.use("math"))
+		g.p("return out.%s, *out.%s, nil", items.GoName, total.GoName)
+	}
+	g.p("})\n}\n")
+}
+
+// listFields finds the items and total fields a list operation names.
+func listFields(o *op) (items, total *field) {
+	for _, f := range o.Response.Fields {
+		switch f.JSON {
+		case o.y.List.Items:
+			items = f
+		case o.y.List.Total:
+			total = f
+		}
+	}
+	return items, total
+}
+
+func listOffset(o *op) *field {
+	for _, f := range o.Query {
+		if f.JSON == "offset" {
+			return f
+		}
+	}
+	return nil
 }
 
 // emitTable writes the README's operations table: official path → Go call.
 func emitTable(s *spec, root *node) []byte {
 	var w writer
-	w.p("| Official path | Go call (`client.V3…`) | Request → result | Docs |")
-	w.p("|---|---|---|---|")
+	w.p("| Official path | Package | Go call (`client.V3…`) | Request → result | Docs |")
+	w.p("|---|---|---|---|---|")
 	byOp := map[*op]*node{}
 	walk(root, func(n *node) {
 		for _, o := range n.ops {
@@ -290,7 +511,7 @@ func emitTable(s *spec, root *node) []byte {
 		}
 	})
 	ops := append([]*op(nil), s.ops...)
-	sort.SliceStable(ops, func(i, j int) bool { return familyOrder(ops[i].Family) < familyOrder(ops[j].Family) })
+	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Fam.Package < ops[j].Fam.Package })
 	for _, o := range ops {
 		n := byOp[o]
 		call := strings.TrimPrefix(n.goExpr, "client.V3") + "." + methodName(o.Method) + "(ctx"
@@ -300,18 +521,14 @@ func emitTable(s *spec, root *node) []byte {
 		call += ")"
 		req := "—"
 		if o.Request != nil {
-			req = "`" + o.Request.Name + "`"
+			req = "`" + o.Request.GoName + "`"
 		}
 		res := "`*Response` (" + strconv.Itoa(o.Status) + ")"
 		if o.Response != nil {
-			res = "`*" + o.Response.Name + "`"
+			res = "`*" + o.Response.GoName + "`"
 		}
 		doc := o.y.Docs[0]
-		w.p("| `%s %s` | `%s` | %s → %s | [%s](%s) |", o.Method, o.Path, call, req, res, doc[strings.LastIndex(doc, "/")+1:], doc)
+		w.p("| `%s %s` | [%s](apiv3/%s) | `%s` | %s → %s | [%s](%s) |", o.Method, o.Path, o.Fam.Package, o.Fam.Package, call, req, res, doc[strings.LastIndex(doc, "/")+1:], doc)
 	}
 	return w.Bytes()
-}
-
-func familyOrder(f string) int {
-	return strings.Index("brand-card-member membercard-open payroll-card", f)
 }

@@ -1,8 +1,13 @@
-// Command apigen generates the typed API from the spec under api/:
+// Command apigen generates the typed API from the spec under api/, one package
+// per family (one api/*.yaml file each):
 //
-//   - zz_models.go (package wxpay): enums, models, XxxRequest types with
-//     client-side validation, query encoding and decryption helpers;
-//   - zz_tree.go (package wxpay): the URL-mirroring chain client.V3.…;
+//   - apiv3/<package>/zz_models.go: enums, models, XxxRequest types with
+//     client-side validation and decryption helpers;
+//   - apiv3/<package>/zz_tree.go: the family's part of the URL-mirroring chain
+//     client.V3.…, with iterators for paged lists;
+//   - apiv3/<package>/zz_doc.go and zz_example_test.go: the package doc and a
+//     runnable example of every operation against the emulator;
+//   - apiv3/zz_tree.go: the top of the chain (V3), where families meet;
 //   - internal/apispec/zz_spec.go: the spec as Go data for the emulator;
 //   - notify/zz_events.go: event type constants and their decrypted models;
 //   - the operations table of README.md, between its markers.
@@ -41,21 +46,66 @@ func run(apiDir, root string) error {
 		return err
 	}
 	outputs := map[string][]byte{
-		filepath.Join(root, "zz_models.go"):                emitModels(s),
-		filepath.Join(root, "zz_tree.go"):                  emitTree(s, t),
-		filepath.Join(root, "internal/apispec/zz_spec.go"): emitSpec(s),
-		filepath.Join(root, "notify/zz_events.go"):         emitEvents(s),
+		"apiv3/zz_tree.go":            emitTree(s, t, nil),
+		"apiv3/zz_doc.go":             emitRootDoc(s),
+		"internal/apispec/zz_spec.go": emitSpec(s),
+		"notify/zz_events.go":         emitEvents(s),
+	}
+	for _, fam := range s.families {
+		dir := "apiv3/" + fam.Package + "/"
+		outputs[dir+"zz_models.go"] = emitModels(fam)
+		outputs[dir+"zz_tree.go"] = emitTree(s, t, fam)
+		outputs[dir+"zz_doc.go"] = emitFamilyDoc(fam, t)
+		if ex := emitExamples(fam, t); ex != nil {
+			outputs[dir+"zz_example_test.go"] = ex
+		}
 	}
 	for name, src := range outputs {
 		formatted, err := format.Source(src)
 		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			return fmt.Errorf("%s: %w\n%s", name, err, src)
 		}
-		if err := writeIfChanged(name, formatted); err != nil {
+		path := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := writeIfChanged(path, formatted); err != nil {
 			return err
 		}
 	}
+	if err := removeStale(root, outputs); err != nil {
+		return err
+	}
 	return updateReadme(filepath.Join(root, "README.md"), emitTable(s, t))
+}
+
+// removeStale deletes generated files no longer produced (a family renamed or
+// removed), so that the tree holds exactly what the spec describes.
+func removeStale(root string, outputs map[string][]byte) error {
+	candidates, err := filepath.Glob(filepath.Join(root, "apiv3", "*", "zz_*.go"))
+	if err != nil {
+		return err
+	}
+	more, _ := filepath.Glob(filepath.Join(root, "zz_*.go")) // the pre-apiv3 layout
+	for _, path := range append(candidates, more...) {
+		rel, err := filepath.Rel(root, path)
+		if err != nil {
+			return err
+		}
+		if _, keep := outputs[filepath.ToSlash(rel)]; keep {
+			continue
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.HasPrefix(b, []byte(header)) {
+			if err := os.Remove(path); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func writeIfChanged(name string, b []byte) error {

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -18,10 +20,15 @@ import (
 
 type yFile struct {
 	Family     string             `yaml:"family"`
+	Package    string             `yaml:"package"`
+	GoPrefix   string             `yaml:"go_prefix"`
+	Doc        string             `yaml:"doc"`
 	Enums      map[string]*yEnum  `yaml:"enums"`
 	Models     map[string]*yModel `yaml:"models"`
 	Operations []*yOp             `yaml:"operations"`
 	Events     []*yEvent          `yaml:"events"`
+
+	File string `yaml:"-"`
 }
 
 type yEnum struct {
@@ -73,6 +80,24 @@ type yOp struct {
 	Request    *yBody     `yaml:"request"`
 	Response   *yResponse `yaml:"response"`
 	Errors     []*yError  `yaml:"errors"`
+	List       *yList     `yaml:"list"`
+	Example    *yExample  `yaml:"example"`
+}
+
+// yList marks a paged list operation: offset/limit query parameters, an array
+// of items and a total count in the answer. The generator adds an iterator.
+type yList struct {
+	Items string `yaml:"items"` // response array field, e.g. data
+	Total string `yaml:"total"` // response total field, e.g. total_count
+}
+
+// yExample is the runnable example of an operation, against the emulator's
+// fixtures (wxpaytest).
+type yExample struct {
+	Path    map[string]string `yaml:"path"`    // path parameter values
+	Request map[string]any    `yaml:"request"` // body and query values by JSON name
+	Print   []string          `yaml:"print"`   // answer fields to print, by JSON name
+	Output  string            `yaml:"output"`  // the expected output
 }
 
 type yBody struct {
@@ -114,8 +139,47 @@ const (
 	dirResponse
 )
 
+// family is one product family: one spec file, one generated package.
+type family struct {
+	Name    string // e.g. payroll-card
+	Package string // e.g. payrollcard
+	Prefix  string // dropped from Go names
+	Doc     string
+	File    string
+	ops     []*op
+	models  []*model
+	enums   []*enum
+	events  []*event
+}
+
+// goName drops the family prefix from a spec-wide name: PayrollCardToken →
+// Token, CreatePayrollCardToken → CreateToken (once, at a word boundary; a name
+// that is nothing but the prefix keeps it).
+func (f *family) goName(name string) string {
+	p := f.Prefix
+	for i := 0; p != "" && i+len(p) <= len(name); i++ {
+		if name[i:i+len(p)] != p {
+			continue
+		}
+		startOK := i == 0 || !unicode.IsUpper(rune(name[i-1]))
+		end := i + len(p)
+		endOK := end < len(name) && unicode.IsUpper(rune(name[end]))
+		if startOK && endOK {
+			return name[:i] + name[end:]
+		}
+	}
+	return name
+}
+
+// importPath is the family package's import path.
+func (f *family) importPath() string { return modulePath + "/apiv3/" + f.Package }
+
+const modulePath = "github.com/wxpaykit/wxpay"
+
 type enum struct {
-	Name   string
+	Name   string // spec-wide name
+	GoName string // name in the family package
+	Family *family
 	Doc    string
 	Values []*enumValue
 }
@@ -127,7 +191,9 @@ type enumValue struct {
 // model is a Go struct type: a named model, a response model, a request, an
 // event resource, or an inline object.
 type model struct {
-	Name      string
+	Name      string // spec-wide name
+	GoName    string // name in the family package
+	Family    *family
 	Doc       string
 	Fields    []*field
 	Dir       direction // where the type is used
@@ -151,7 +217,9 @@ type field struct {
 type op struct {
 	y          *yOp
 	ID         string
+	GoName     string // ID without the family prefix
 	Family     string
+	Fam        *family
 	Method     string
 	Path       string
 	PathParams []*field
@@ -170,6 +238,7 @@ type event struct {
 }
 
 type spec struct {
+	families  []*family
 	enums     map[string]*enum
 	models    map[string]*model
 	modelList []*model // declaration order for emission (sorted by name)
@@ -195,6 +264,7 @@ func load(dir string) (*spec, error) {
 		if err := dec.Decode(&f); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
+		f.File = filepath.Base(name)
 		files = append(files, &f)
 	}
 	return resolve(files)
@@ -205,49 +275,73 @@ func resolve(files []*yFile) (*spec, error) {
 	var errs []error
 	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 
+	// Families: every file is one.
+	fams := map[*yFile]*family{}
+	pkgs := map[string]bool{}
+	for _, f := range files {
+		fam := &family{Name: f.Family, Package: f.Package, Prefix: f.GoPrefix, Doc: f.Doc, File: f.File}
+		switch {
+		case f.Family == "":
+			fail("%s: no family", f.File)
+		case !validPackage(f.Package):
+			fail("%s: package %q must be a lower-case Go package name", f.File, f.Package)
+		case pkgs[f.Package]:
+			fail("%s: package %s used by two families", f.File, f.Package)
+		}
+		pkgs[f.Package] = true
+		fams[f] = fam
+		s.families = append(s.families, fam)
+	}
+
 	// Enums first: fields refer to them.
 	for _, f := range files {
+		fam := fams[f]
 		for name, ye := range f.Enums {
 			if s.enums[name] != nil {
 				fail("enum %s declared twice", name)
 			}
-			e := &enum{Name: name, Doc: ye.Doc}
+			e := &enum{Name: name, GoName: fam.goName(name), Family: fam, Doc: ye.Doc}
 			for _, v := range ye.Values {
 				e.Values = append(e.Values, &enumValue{Value: v.Value, Doc: v.Doc, Const: v.GoName})
 			}
 			nameEnumConsts(e)
 			s.enums[name] = e
+			fam.enums = append(fam.enums, e)
 		}
 	}
 	// Named models: declare, then fill (they refer to each other).
-	yModels := map[string]*yModel{}
+	type pending struct {
+		y   *yModel
+		fam *family
+	}
+	yModels := map[string]pending{}
 	for _, f := range files {
 		for name, ym := range f.Models {
-			if yModels[name] != nil {
+			if _, dup := yModels[name]; dup {
 				fail("model %s declared twice", name)
 			}
-			yModels[name] = ym
-			s.models[name] = &model{Name: name, Doc: ym.Doc, Shared: true}
+			yModels[name] = pending{ym, fams[f]}
+			s.models[name] = &model{Name: name, GoName: fams[f].goName(name), Family: fams[f], Doc: ym.Doc, Shared: true}
 		}
 	}
 	r := &resolver{s: s, fail: fail}
-	for name, ym := range yModels {
-		s.models[name].Fields = r.fields(ym.Fields, name, "body")
+	for name, p := range yModels {
+		r.fam = p.fam
+		s.models[name].Fields = r.fields(p.y.Fields, name, "body")
 	}
 
 	ids := map[string]bool{}
 	for _, f := range files {
+		r.fam = fams[f]
 		for _, yo := range f.Operations {
 			if ids[yo.ID] {
 				fail("operation id %s used twice", yo.ID)
 			}
 			ids[yo.ID] = true
-			o := &op{y: yo, ID: yo.ID, Family: f.Family, Method: yo.Method, Path: yo.Path}
-			if f.Family == "" {
-				fail("%s: file has operations but no family", yo.ID)
-			}
+			o := &op{y: yo, ID: yo.ID, GoName: r.fam.goName(yo.ID), Family: f.Family, Fam: r.fam, Method: yo.Method, Path: yo.Path}
 			r.op(o)
 			s.ops = append(s.ops, o)
+			r.fam.ops = append(r.fam.ops, o)
 		}
 		for _, ye := range f.Events {
 			ev := &event{y: ye}
@@ -257,15 +351,13 @@ func resolve(files []*yFile) (*spec, error) {
 			case len(ye.Fields) > 0:
 				ev.Model = r.declare(ye.Model, ye.Summary, ye.Fields, "body")
 			default:
-				ev.Model = s.models[ye.Model]
-				if ev.Model == nil {
-					fail("event %s: unknown model %s", ye.EventType, ye.Model)
-				}
+				ev.Model = r.ref(ye.Model, "event "+ye.EventType)
 			}
 			if ev.Model != nil {
 				markDir(ev.Model, dirResponse)
 			}
 			s.events = append(s.events, ev)
+			r.fam.events = append(r.fam.events, ev)
 		}
 	}
 	for _, o := range s.ops {
@@ -281,16 +373,36 @@ func resolve(files []*yFile) (*spec, error) {
 			fail("model %s holds encrypted fields and is used in requests and responses: split it by direction", m.Name)
 		}
 		s.modelList = append(s.modelList, m)
+		m.Family.models = append(m.Family.models, m)
 	}
 	sort.Slice(s.modelList, func(i, j int) bool { return s.modelList[i].Name < s.modelList[j].Name })
-	sort.Slice(s.ops, func(i, j int) bool {
-		if s.ops[i].Path != s.ops[j].Path {
-			return s.ops[i].Path < s.ops[j].Path
-		}
-		return methodOrder(s.ops[i].Method) < methodOrder(s.ops[j].Method)
-	})
+	for _, fam := range s.families {
+		sort.Slice(fam.models, func(i, j int) bool { return fam.models[i].GoName < fam.models[j].GoName })
+		sort.Slice(fam.enums, func(i, j int) bool { return fam.enums[i].GoName < fam.enums[j].GoName })
+		sort.Slice(fam.ops, func(i, j int) bool { return opLess(fam.ops[i], fam.ops[j]) })
+	}
+	sort.Slice(s.ops, func(i, j int) bool { return opLess(s.ops[i], s.ops[j]) })
 	checkConstClashes(s, fail)
 	return s, errors.Join(errs...)
+}
+
+func opLess(a, b *op) bool {
+	if a.Path != b.Path {
+		return a.Path < b.Path
+	}
+	return methodOrder(a.Method) < methodOrder(b.Method)
+}
+
+func validPackage(p string) bool {
+	if p == "" || token.IsKeyword(p) {
+		return false
+	}
+	for i, c := range p {
+		if !('a' <= c && c <= 'z' || i > 0 && '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func methodOrder(m string) int {
@@ -299,7 +411,21 @@ func methodOrder(m string) int {
 
 type resolver struct {
 	s    *spec
+	fam  *family // the family whose file is being resolved
 	fail func(string, ...any)
+}
+
+// ref finds a named model of the current family.
+func (r *resolver) ref(name, where string) *model {
+	m := r.s.models[name]
+	switch {
+	case m == nil:
+		r.fail("%s: unknown model %s", where, name)
+	case m.Family != r.fam:
+		r.fail("%s: model %s belongs to family %s; a family's spec file holds its own models", where, name, m.Family.Name)
+		return nil
+	}
+	return m
 }
 
 // declare registers a model defined inline (a response model, an event model, an
@@ -309,7 +435,7 @@ func (r *resolver) declare(name, doc string, fs []*yField, location string) *mod
 		r.fail("model %s declared twice", name)
 		return r.s.models[name]
 	}
-	m := &model{Name: name, Doc: doc}
+	m := &model{Name: name, GoName: r.fam.goName(name), Family: r.fam, Doc: doc}
 	r.s.models[name] = m
 	m.Fields = r.fields(fs, name, location)
 	return m
@@ -347,8 +473,11 @@ func (r *resolver) fields(fs []*yField, owner, location string) []*field {
 		}
 		if yf.Enum != "" {
 			f.Enum = r.s.enums[yf.Enum]
-			if f.Enum == nil {
+			switch {
+			case f.Enum == nil:
 				r.fail("%s: unknown enum %s", where, yf.Enum)
+			case f.Enum.Family != r.fam:
+				r.fail("%s: enum %s belongs to family %s", where, yf.Enum, f.Enum.Family.Name)
 			}
 		}
 		isObject := yf.Type == "object" || yf.Type == "array" && yf.Items == "object"
@@ -357,10 +486,7 @@ func (r *resolver) fields(fs []*yField, owner, location string) []*field {
 			if len(yf.Fields) > 0 {
 				r.fail("%s: both model and fields", where)
 			}
-			f.Model = r.s.models[yf.Model]
-			if f.Model == nil {
-				r.fail("%s: unknown model %s", where, yf.Model)
-			}
+			f.Model = r.ref(yf.Model, where)
 		case isObject:
 			f.Model = r.declare(owner+f.GoName, "", yf.Fields, location)
 			f.Model.Doc = yf.Doc
@@ -410,10 +536,7 @@ func (r *resolver) op(o *op) {
 	if yo.Request != nil {
 		o.HasBody = true
 		if yo.Request.Model != "" {
-			m := r.s.models[yo.Request.Model]
-			if m == nil {
-				r.fail("%s: unknown request model %s", yo.ID, yo.Request.Model)
-			} else {
+			if m := r.ref(yo.Request.Model, yo.ID+" request"); m != nil {
 				o.Body = m.Fields
 			}
 		} else {
@@ -421,7 +544,7 @@ func (r *resolver) op(o *op) {
 		}
 	}
 	if len(o.Query) > 0 || o.HasBody {
-		req := &model{Name: yo.ID + "Request", IsRequest: true, Op: o}
+		req := &model{Name: yo.ID + "Request", GoName: o.GoName + "Request", Family: r.fam, IsRequest: true, Op: o}
 		req.Fields = append(append(req.Fields, o.Body...), o.Query...)
 		seen := map[string]bool{}
 		for _, f := range req.Fields {
@@ -457,13 +580,108 @@ func (r *resolver) op(o *op) {
 		o.Response = r.declare(resp.Model, "", resp.Fields, "body")
 		o.Response.Op = o
 	default:
-		o.Response = r.s.models[resp.Model]
-		if o.Response == nil {
-			r.fail("%s: unknown response model %s", yo.ID, resp.Model)
-		}
+		o.Response = r.ref(resp.Model, yo.ID+" response")
 	}
 	if o.Response != nil && o.Response.Doc == "" {
 		o.Response.Doc = "the answer of " + yo.ID + ": " + yo.Summary
+	}
+	r.checkList(o)
+	r.checkExample(o)
+}
+
+// checkList checks a paged list operation: a GET with an integer offset query
+// parameter and an answer with the items array (of objects) and the total.
+func (r *resolver) checkList(o *op) {
+	l := o.y.List
+	if l == nil {
+		return
+	}
+	if o.Method != "GET" || o.Response == nil || listOffset(o) == nil || listOffset(o).Type != "integer" {
+		r.fail("%s: list: needs a GET with an integer offset query parameter and a JSON answer", o.ID)
+		return
+	}
+	items, total := listFields(o)
+	if items == nil || items.Type != "array" || items.Items != "object" || total == nil || total.Type != "integer" {
+		r.fail("%s: list: the answer needs an array of objects %q and an integer %q", o.ID, l.Items, l.Total)
+	}
+}
+
+// checkExample checks that an example names only fields the operation has.
+func (r *resolver) checkExample(o *op) {
+	ex := o.y.Example
+	if ex == nil {
+		return
+	}
+	for name := range ex.Path {
+		found := false
+		for _, p := range o.PathParams {
+			found = found || p.JSON == name
+		}
+		if !found {
+			r.fail("%s: example: no path parameter %s", o.ID, name)
+		}
+	}
+	for _, p := range o.PathParams {
+		if _, ok := ex.Path[p.JSON]; !ok {
+			r.fail("%s: example: path parameter %s has no value", o.ID, p.JSON)
+		}
+	}
+	if len(ex.Request) > 0 && o.Request == nil {
+		r.fail("%s: example: the operation takes no request", o.ID)
+	} else if o.Request != nil {
+		r.checkExampleObject(o.ID, o.Request, ex.Request)
+	}
+	for _, name := range ex.Print {
+		if fieldByJSON(o.Response, name) == nil {
+			r.fail("%s: example: the answer has no field %s to print", o.ID, name)
+		}
+	}
+	if strings.TrimSpace(ex.Output) == "" {
+		r.fail("%s: example: no output", o.ID)
+	}
+}
+
+func (r *resolver) checkExampleObject(where string, m *model, vals map[string]any) {
+	for name, v := range vals {
+		f := fieldByJSON(m, name)
+		if f == nil {
+			r.fail("%s: example: %s has no field %s", where, m.Name, name)
+			continue
+		}
+		r.checkExampleValue(where+"/"+name, f, f.Type, v)
+	}
+}
+
+func (r *resolver) checkExampleValue(where string, f *field, t string, v any) {
+	ok := true
+	switch t {
+	case "string":
+		_, ok = v.(string)
+	case "integer":
+		_, ok = v.(int)
+	case "number":
+		switch v.(type) {
+		case int, float64:
+		default:
+			ok = false
+		}
+	case "boolean":
+		_, ok = v.(bool)
+	case "object":
+		var m map[string]any
+		if m, ok = v.(map[string]any); ok {
+			r.checkExampleObject(where, f.Model, m)
+		}
+	case "array":
+		var list []any
+		if list, ok = v.([]any); ok {
+			for _, it := range list {
+				r.checkExampleValue(where, f, f.Items, it)
+			}
+		}
+	}
+	if !ok {
+		r.fail("%s: example value %v is not a %s", where, v, t)
 	}
 }
 
@@ -508,7 +726,7 @@ func nameEnumConsts(e *enum) {
 					break
 				}
 			}
-			if all && strings.HasSuffix(e.Name, goName(strings.ToLower(strings.TrimSuffix(p, "_")))) {
+			if all && strings.HasSuffix(e.GoName, goName(strings.ToLower(strings.TrimSuffix(p, "_")))) {
 				prefix = p
 				break
 			}
@@ -516,28 +734,31 @@ func nameEnumConsts(e *enum) {
 	}
 	for _, v := range e.Values {
 		if v.Const == "" {
-			v.Const = e.Name + goName(strings.ToLower(strings.TrimPrefix(v.Value, prefix)))
+			v.Const = e.GoName + goName(strings.ToLower(strings.TrimPrefix(v.Value, prefix)))
 		} else {
-			v.Const = e.Name + v.Const
+			v.Const = e.GoName + v.Const
 		}
 	}
 }
 
+// checkConstClashes fails when two Go names of one family package collide
+// (tree node types are checked when the tree is built).
 func checkConstClashes(s *spec, fail func(string, ...any)) {
 	seen := map[string]string{}
-	claim := func(name, by string) {
-		if prev, ok := seen[name]; ok {
-			fail("Go name %s is used by %s and %s", name, prev, by)
+	claim := func(fam *family, name, by string) {
+		k := fam.Package + "." + name
+		if prev, ok := seen[k]; ok {
+			fail("Go name %s is used by %s and %s", k, prev, by)
 		}
-		seen[name] = by
+		seen[k] = by
 	}
 	for _, e := range s.enums {
-		claim(e.Name, "enum "+e.Name)
+		claim(e.Family, e.GoName, "enum "+e.Name)
 		for _, v := range e.Values {
-			claim(v.Const, "enum value "+e.Name+"."+v.Value)
+			claim(e.Family, v.Const, "enum value "+e.Name+"."+v.Value)
 		}
 	}
 	for _, m := range s.models {
-		claim(m.Name, "model "+m.Name)
+		claim(m.Family, m.GoName, "model "+m.Name)
 	}
 }

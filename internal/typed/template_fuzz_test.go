@@ -1,10 +1,12 @@
-package wxpay
+package typed
 
 import (
 	"errors"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/wxpaykit/wxpay/core"
 )
 
 // FuzzExpand checks the path-template expander: it never panics, and whatever it
@@ -17,22 +19,22 @@ func FuzzExpand(f *testing.F) {
 	f.Add("v3//{x}", "")
 	f.Add("v3/{x}/{x}", "张三")
 	f.Fuzz(func(t *testing.T, tmpl, value string) {
-		segs, err := parseTemplate(tmpl)
+		segs, err := ParseTemplate(tmpl)
 		if err != nil {
-			if !errors.Is(err, ErrInvalidRequest) {
+			if !errors.Is(err, core.ErrInvalidRequest) {
 				t.Fatalf("untyped template error: %v", err)
 			}
 			return
 		}
 		params := map[string]string{}
 		for _, s := range segs {
-			if s.param != "" {
-				params[s.param] = value
+			if s.Param != "" {
+				params[s.Param] = value
 			}
 		}
-		path, err := expand(segs, params)
+		path, err := Expand(segs, params)
 		if err != nil {
-			if len(params) == 0 || !(value == "" || value == "." || value == "..") {
+			if len(params) == 0 || !(value == "" || value == "." || value == ".." || strings.IndexFunc(value, isControl) >= 0) {
 				t.Fatalf("expand(%q, %q) failed: %v", tmpl, value, err)
 			}
 			return
@@ -46,8 +48,8 @@ func FuzzExpand(f *testing.F) {
 			if err != nil {
 				t.Fatalf("segment %q does not unescape: %v", parts[i+1], err)
 			}
-			want := s.lit
-			if s.param != "" {
+			want := s.Lit
+			if s.Param != "" {
 				want = value
 			}
 			if got != want {

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Every operation carries a runnable example in its spec entry (example:),
+// generated into the family's zz_example_test.go. It starts the emulator
+// (wxpaytest), makes the call with the example's values and prints the status
+// and the answer fields the example names; the expected output is part of the
+// spec, so an example that stops working fails the tests.
+//
+// Values that start with $ name a fixture of the emulator: $DemoCardID is
+// emulator.DemoCardID.
+
+const (
+	importWxpaytest = modulePath + "/wxpaytest"
+	importEmulator  = modulePath + "/emulator"
+)
+
+// emitExamples writes the runnable examples of a family's operations, or nil
+// when it has none.
+func emitExamples(f *family, root *node) []byte {
+	byOp := map[*op]*node{}
+	walk(root, func(n *node) {
+		for _, o := range n.ops {
+			byOp[o] = n
+		}
+	})
+	g := newGoFile(f.Package + "_test")
+	n := 0
+	for _, o := range f.ops {
+		if o.y.Example == nil {
+			continue
+		}
+		emitExample(g, f, byOp[o], o)
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	if strings.Contains(g.String(), "ptr[") {
+		g.comment("", "ptr points at a value, for optional fields.")
+		g.p("func ptr[T any](v T) *T { return &v }")
+	}
+	return g.source()
+}
+
+func emitExample(g *goFile, f *family, n *node, o *op) {
+	ex := o.y.Example
+	pkg := g.use(f.importPath())
+	g.comment("", fmt.Sprintf("%s %s: %s", o.Method, o.Path, strings.TrimSuffix(o.y.Summary, ".")+"."))
+	g.p("func Example%s_%s() {", n.typeName, methodName(o.Method))
+	g.p("srv := %s.NewServer()\ndefer srv.Close()\nclient := srv.Client()\n", g.use(importWxpaytest))
+
+	// The chain, with the example's path parameters.
+	call := "client.V3"
+	for _, seg := range strings.Split(strings.TrimPrefix(o.Path, "/v3/"), "/") {
+		if strings.HasPrefix(seg, "{") {
+			name := strings.Trim(seg, "{}")
+			call += fmt.Sprintf(".%s(%s)", goName(name), exampleString(g, ex.Path[name]))
+			continue
+		}
+		call += "." + goName(seg)
+	}
+	call += "." + methodName(o.Method) + "(" + g.use("context") + ".Background()"
+	if o.Request != nil {
+		call += ", &" + pkg + "." + o.Request.GoName + exampleObject(g, pkg, o.Request, ex.Request)
+	}
+	call += ")"
+	if o.Response != nil {
+		g.p("out, resp, err := %s", call)
+	} else {
+		g.p("resp, err := %s", call)
+	}
+	fmtPkg := g.use("fmt")
+	g.p("if err != nil {\n%s.Println(err)\nreturn\n}", fmtPkg)
+	g.p("%s.Println(\"status:\", resp.StatusCode)", fmtPkg)
+	for _, name := range ex.Print {
+		fl := fieldByJSON(o.Response, name)
+		acc := "out." + fl.GoName
+		if !fl.Required && fl.Type != "string" && fl.Type != "array" {
+			g.p("if %s != nil {\n%s.Println(%q, *%s)\n}", acc, fmtPkg, name+":", acc)
+			continue
+		}
+		if fl.Type == "array" {
+			g.p("%s.Println(%q, len(%s))", fmtPkg, name+" count:", acc)
+			continue
+		}
+		g.p("%s.Println(%q, %s)", fmtPkg, name+":", acc)
+	}
+	g.p("// Output:")
+	for _, line := range strings.Split(strings.TrimRight(ex.Output, "\n"), "\n") {
+		g.p("// %s", line)
+	}
+	g.p("}\n")
+}
+
+func fieldByJSON(m *model, name string) *field {
+	if m != nil {
+		for _, f := range m.Fields {
+			if f.JSON == name {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+// exampleString renders a string value: a fixture reference or a literal.
+func exampleString(g *goFile, v any) string {
+	s := fmt.Sprint(v)
+	if strings.HasPrefix(s, "$") {
+		return g.use(importEmulator) + "." + s[1:]
+	}
+	return strconv.Quote(s)
+}
+
+// exampleObject renders the literal body {…} of a model from example values.
+func exampleObject(g *goFile, pkg string, m *model, vals map[string]any) string {
+	var parts []string
+	names := make([]string, 0, len(vals))
+	for k := range vals {
+		names = append(names, k)
+	}
+	order := map[string]int{}
+	for i, f := range m.Fields {
+		order[f.JSON] = i
+	}
+	sort.Slice(names, func(i, j int) bool { return order[names[i]] < order[names[j]] })
+	for _, name := range names {
+		f := fieldByJSON(m, name)
+		parts = append(parts, f.GoName+": "+exampleValue(g, pkg, f, m, vals[name], false))
+	}
+	if len(parts) == 0 {
+		return "{}"
+	}
+	return "{\n" + strings.Join(parts, ",\n") + ",\n}"
+}
+
+// exampleValue renders one field value; elem is true inside an array.
+func exampleValue(g *goFile, pkg string, f *field, m *model, v any, elem bool) string {
+	t := f.Type
+	if elem {
+		t = f.Items
+	}
+	pointer := !elem && !f.Required && t != "string" && t != "array"
+	switch t {
+	case "array":
+		list, _ := v.([]any)
+		var items []string
+		for _, it := range list {
+			items = append(items, exampleValue(g, pkg, f, m, it, true))
+		}
+		elemType := strings.TrimPrefix(goType(g, f, m), "[]")
+		if f.Model != nil || f.Enum != nil {
+			elemType = pkg + "." + elemType
+		}
+		return "[]" + elemType + "{" + strings.Join(items, ", ") + "}"
+	case "object":
+		lit := pkg + "." + f.Model.GoName + exampleObject(g, pkg, f.Model, v.(map[string]any))
+		if pointer {
+			return "&" + lit
+		}
+		return lit
+	case "string":
+		if f.Enum != nil {
+			for _, ev := range f.Enum.Values {
+				if ev.Value == fmt.Sprint(v) {
+					return pkg + "." + ev.Const
+				}
+			}
+		}
+		return exampleString(g, v)
+	case "integer", "number", "boolean":
+		lit := fmt.Sprint(v)
+		if !pointer {
+			return lit
+		}
+		goT := map[string]string{"integer": "int64", "number": "float64", "boolean": "bool"}[t]
+		return fmt.Sprintf("ptr[%s](%s)", goT, lit)
+	}
+	panic("example of type " + t)
+}
