@@ -36,6 +36,7 @@ type Client struct {
 	now           func() time.Time
 	rand          io.Reader
 	maxBody       int64
+	maxDownload   int64
 	sealTypes     sync.Map
 	bufs          sync.Pool
 
@@ -88,18 +89,19 @@ func newClient(s *settings, requireKeys bool) (*Client, error) {
 		hc = newHTTPClient(s.timeout)
 	}
 	c := &Client{
-		mchID:     s.mchID,
-		serial:    s.serial,
-		signer:    s.signer,
-		verifier:  &Verifier{keys: ring, skew: s.skew, now: s.now},
-		domains:   dom,
-		retry:     s.retry,
-		logger:    s.logger,
-		hc:        hc,
-		userAgent: userAgent(s.userAgent),
-		now:       s.now,
-		rand:      s.rand,
-		maxBody:   s.maxBody,
+		mchID:       s.mchID,
+		serial:      s.serial,
+		signer:      s.signer,
+		verifier:    &Verifier{keys: ring, skew: s.skew, now: s.now},
+		domains:     dom,
+		retry:       s.retry,
+		logger:      s.logger,
+		hc:          hc,
+		userAgent:   userAgent(s.userAgent),
+		now:         s.now,
+		rand:        s.rand,
+		maxBody:     s.maxBody,
+		maxDownload: s.maxDownload,
 	}
 	if d, ok := s.signer.(crypto.Decrypter); ok {
 		c.decrypter = d

@@ -3,6 +3,7 @@ package wxpay
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -93,4 +94,18 @@ func (d *domains) failed(base *url.URL, now time.Time) {
 		return
 	}
 	d.downUntil.Store(now.Add(d.cooldown).UnixNano())
+}
+
+// relative returns the APIv3 path of an absolute URL on the primary or the
+// backup domain (the part a request signs), and false for any other URL.
+func (d *domains) relative(u *url.URL) (string, bool) {
+	for _, base := range []*url.URL{d.primary, d.backup} {
+		if base == nil || u.Scheme != base.Scheme || u.Host != base.Host || u.User != nil || u.Fragment != "" {
+			continue
+		}
+		if p, ok := strings.CutPrefix(u.EscapedPath(), base.EscapedPath()); ok {
+			return p, true
+		}
+	}
+	return "", false
 }

@@ -32,6 +32,10 @@ const DefaultTimeout = 30 * time.Second
 // DefaultMaxResponseBytes bounds a success body; error bodies are bounded at 1 MiB.
 const DefaultMaxResponseBytes = 8 << 20
 
+// DefaultMaxDownloadBytes bounds a downloaded file (a bill), streamed to an
+// io.Writer rather than held in memory.
+const DefaultMaxDownloadBytes = 1 << 30
+
 type settings struct {
 	mchID, serial string
 	signer        crypto.Signer
@@ -44,6 +48,7 @@ type settings struct {
 	rand          io.Reader
 	skew          time.Duration
 	maxBody       int64
+	maxDownload   int64
 	timeout       time.Duration
 	retry         RetryPolicy
 	failover      FailoverPolicy
@@ -53,14 +58,15 @@ type settings struct {
 
 func defaultSettings() *settings {
 	return &settings{
-		baseURL:  DefaultBaseURL,
-		now:      time.Now,
-		rand:     rand.Reader,
-		skew:     DefaultClockSkew,
-		maxBody:  DefaultMaxResponseBytes,
-		timeout:  DefaultTimeout,
-		retry:    DefaultRetryPolicy(),
-		failover: FailoverPolicy{Cooldown: DefaultFailoverCooldown},
+		baseURL:     DefaultBaseURL,
+		now:         time.Now,
+		rand:        rand.Reader,
+		skew:        DefaultClockSkew,
+		maxBody:     DefaultMaxResponseBytes,
+		maxDownload: DefaultMaxDownloadBytes,
+		timeout:     DefaultTimeout,
+		retry:       DefaultRetryPolicy(),
+		failover:    FailoverPolicy{Cooldown: DefaultFailoverCooldown},
 	}
 }
 
@@ -206,6 +212,17 @@ func WithMaxResponseBytes(n int64) Option {
 func WithLogger(l *slog.Logger) Option {
 	return func(s *settings) error {
 		s.logger = l
+		return nil
+	}
+}
+
+// WithMaxDownloadBytes bounds a downloaded file (default 1 GiB).
+func WithMaxDownloadBytes(n int64) Option {
+	return func(s *settings) error {
+		if n <= 0 {
+			return fmt.Errorf("%w: max download bytes must be positive, got %d", ErrInvalidConfig, n)
+		}
+		s.maxDownload = n
 		return nil
 	}
 }

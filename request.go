@@ -40,6 +40,11 @@ type call struct {
 	idempotent bool
 	// verify replaces the client's verifier for this call (certificate download).
 	verify func(*Response) error
+	// rawQuery is sent as it is, instead of query (a download_url's query).
+	rawQuery string
+	// sink receives a 2xx body (a file download) instead of Response.Body; the
+	// answer is unsigned by design and not verified.
+	sink io.Writer
 }
 
 // unsignedByDesign lists the endpoints whose responses WeChat Pay does not sign.
@@ -84,7 +89,7 @@ func (c *Client) do(ctx context.Context, cl *call) (*Response, error) {
 	if body != nil {
 		header.Set("Content-Type", "application/json")
 	}
-	rawQuery := ""
+	rawQuery := cl.rawQuery
 	if len(cl.query) > 0 {
 		rawQuery = cl.query.Encode()
 	}
@@ -171,6 +176,9 @@ func (c *Client) attempt(ctx context.Context, cl *call, u *url.URL, header http.
 		}
 		return nil, &TransportError{Method: cl.method, Path: cl.path, Err: err}
 	}
+	if cl.sink != nil && hresp.StatusCode >= 200 && hresp.StatusCode <= 299 {
+		return c.stream(cl, hresp)
+	}
 	resp, err := c.readResponse(cl, hresp)
 	if err != nil {
 		return nil, err
@@ -229,6 +237,41 @@ func (c *Client) readResponse(cl *call, hresp *http.Response) (*Response, error)
 		Attempts:   1,
 	}, nil
 }
+
+// stream copies a file answer into the call's sink, bounded by the client's
+// download limit. A failure after the first byte reached the sink is final:
+// repeating the call would write the file twice into the sink.
+func (c *Client) stream(cl *call, hresp *http.Response) (*Response, error) {
+	defer hresp.Body.Close()
+	resp := &Response{StatusCode: hresp.StatusCode, Header: hresp.Header, RequestID: hresp.Header.Get(wire.HeaderRequestID),
+		Method: cl.method, Path: cl.path, Attempts: 1}
+	if hresp.ContentLength > c.maxDownload {
+		return nil, fmt.Errorf("%w: %s %s announced %d bytes, download limit %d", ErrResponseTooLarge, cl.method, cl.path, hresp.ContentLength, c.maxDownload)
+	}
+	n, err := io.Copy(cl.sink, io.LimitReader(hresp.Body, c.maxDownload+1))
+	switch {
+	case n > c.maxDownload:
+		return resp, &partialError{n: n, err: fmt.Errorf("%w: %s %s: more than %d bytes", ErrResponseTooLarge, cl.method, cl.path, c.maxDownload)}
+	case err != nil && n > 0:
+		return resp, &partialError{n: n, err: &TransportError{Method: cl.method, Path: cl.path, Err: fmt.Errorf("reading the file after %d bytes: %w", n, err)}}
+	case err != nil:
+		return nil, &TransportError{Method: cl.method, Path: cl.path, Err: fmt.Errorf("reading the file: %w", err)}
+	}
+	return resp, nil
+}
+
+// partialError is a download that failed after writing n bytes to its sink; it
+// is never retried.
+type partialError struct {
+	n   int64
+	err error
+}
+
+func (e *partialError) Error() string {
+	return e.err.Error() + " (" + strconv.FormatInt(e.n, 10) + " bytes were written and must be discarded)"
+}
+
+func (e *partialError) Unwrap() error { return e.err }
 
 // maxPooledBuf keeps one large body from pinning memory in the buffer pool.
 const maxPooledBuf = 64 << 10

@@ -69,6 +69,10 @@ func (p RetryPolicy) backoff(n int, retryAfter time.Duration) time.Duration {
 
 // retryDecision classifies a failed attempt.
 func retryDecision(cl *call, resp *Response, err error) (retry, connLevel bool, after time.Duration) {
+	var pe *partialError
+	if errors.As(err, &pe) {
+		return false, false, 0 // the sink holds part of the file
+	}
 	var te *TransportError
 	if errors.As(err, &te) {
 		return cl.idempotent || notSent(te.Err), true, 0

@@ -3,6 +3,7 @@ package wxpay
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/wxpaykit/wxpay/core"
 	"github.com/wxpaykit/wxpay/internal/typed"
@@ -57,6 +58,14 @@ func (inv invoker) Invoke(ctx context.Context, op *typed.Operation, params []str
 		}
 	} else if op.HasBody {
 		return nil, typed.NilRequest(op.ID)
+	}
+	if op.Stream {
+		w, ok := out.(io.Writer)
+		if !ok || w == nil {
+			return nil, fmt.Errorf("%w: %s streams a file and needs an io.Writer", ErrInvalidRequest, op.ID)
+		}
+		cl.sink = w
+		return c.do(ctx, cl)
 	}
 	resp, err := c.do(ctx, cl)
 	if err != nil {

@@ -166,7 +166,7 @@ func (p *Parser) Parse(header http.Header, body []byte) (*Notification, error) {
 	}
 	n.plaintext = pt
 	n.RequestID = header.Get("Request-Id")
-	if ev := newEvent(n.EventType); ev != nil {
+	if ev := newEvent(n.EventType, pt); ev != nil {
 		if err := json.Unmarshal(pt, ev); err != nil {
 			return nil, fmt.Errorf("%w: %s resource does not decode: %v", ErrInvalid, n.EventType, err)
 		}
@@ -258,4 +258,16 @@ func answer(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(b.Bytes())
+}
+
+// hasMember reports whether the JSON object resource has a member name, to pick
+// an event's model by who receives it (mchid for a merchant, sp_mchid for a
+// service provider).
+func hasMember(resource []byte, name string) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(resource, &m) != nil {
+		return false
+	}
+	_, ok := m[name]
+	return ok
 }

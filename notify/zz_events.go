@@ -25,8 +25,9 @@ const (
 	EventMembercardUsercardManage = "MEMBERCARD.USERCARD_MANAGE"
 )
 
-// newEvent returns a pointer to the model of an event type, or nil for a type the spec does not know.
-func newEvent(eventType string) any {
+// newEvent returns a pointer to the model of an event type for the decrypted
+// resource, or nil for a type the spec does not know.
+func newEvent(eventType string, resource []byte) any {
 	switch eventType {
 	case EventBrandMemberCardSPPointExchangeCoupon:
 		return new(cardmember.PointExchangeCouponEvent)

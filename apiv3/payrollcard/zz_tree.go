@@ -9,15 +9,15 @@ import (
 	"iter"
 )
 
-var opListPayrollCardAuthentications = typed.Operation{ID: "ListPayrollCardAuthentications", Method: "GET", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "payroll-card"}, {Lit: "authentications"}}, HasBody: false, Encrypts: false, Idempotent: true}
-var opCreatePayrollCardAuthenticationPreOrder = typed.Operation{ID: "CreatePayrollCardAuthenticationPreOrder", Method: "POST", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "payroll-card"}, {Lit: "authentications"}, {Lit: "pre-order"}}, HasBody: true, Encrypts: false, Idempotent: true}
-var opCreatePayrollCardAuthenticationPreOrderWithAuth = typed.Operation{ID: "CreatePayrollCardAuthenticationPreOrderWithAuth", Method: "POST", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "payroll-card"}, {Lit: "authentications"}, {Lit: "pre-order-with-auth"}}, HasBody: true, Encrypts: true, Idempotent: true}
-var opGetPayrollCardAuthentication = typed.Operation{ID: "GetPayrollCardAuthentication", Method: "GET", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "payroll-card"}, {Lit: "authentications"}, {Param: "authenticate_number"}}, HasBody: false, Encrypts: false, Idempotent: true}
-var opGetPayrollCardRelation = typed.Operation{ID: "GetPayrollCardRelation", Method: "GET", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "payroll-card"}, {Lit: "relations"}, {Param: "openid"}}, HasBody: false, Encrypts: false, Idempotent: true}
-var opCreatePayrollCardToken = typed.Operation{ID: "CreatePayrollCardToken", Method: "POST", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "payroll-card"}, {Lit: "tokens"}}, HasBody: true, Encrypts: true, Idempotent: true}
-var opCreatePayrollCardTransferBatch = typed.Operation{ID: "CreatePayrollCardTransferBatch", Method: "POST", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "payroll-card"}, {Lit: "transfer-batches"}}, HasBody: true, Encrypts: true, Idempotent: true}
-var opCreatePayrollCardInsurance = typed.Operation{ID: "CreatePayrollCardInsurance", Method: "POST", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "payroll-card"}, {Lit: "wesure"}, {Lit: "insurance"}}, HasBody: true, Encrypts: false, Idempotent: false}
-var opValidatePayrollCardToken = typed.Operation{ID: "ValidatePayrollCardToken", Method: "POST", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "payroll-card"}, {Lit: "wesure"}, {Lit: "token-validations"}}, HasBody: true, Encrypts: true, Idempotent: true}
+var opListPayrollCardAuthentications = typed.Operation{ID: "ListPayrollCardAuthentications", Method: "GET", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "payroll-card"}, {Lit: "authentications"}}, HasBody: false, Encrypts: false, Idempotent: true, Stream: false}
+var opCreatePayrollCardAuthenticationPreOrder = typed.Operation{ID: "CreatePayrollCardAuthenticationPreOrder", Method: "POST", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "payroll-card"}, {Lit: "authentications"}, {Lit: "pre-order"}}, HasBody: true, Encrypts: false, Idempotent: true, Stream: false}
+var opCreatePayrollCardAuthenticationPreOrderWithAuth = typed.Operation{ID: "CreatePayrollCardAuthenticationPreOrderWithAuth", Method: "POST", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "payroll-card"}, {Lit: "authentications"}, {Lit: "pre-order-with-auth"}}, HasBody: true, Encrypts: true, Idempotent: true, Stream: false}
+var opGetPayrollCardAuthentication = typed.Operation{ID: "GetPayrollCardAuthentication", Method: "GET", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "payroll-card"}, {Lit: "authentications"}, {Param: "authenticate_number"}}, HasBody: false, Encrypts: false, Idempotent: true, Stream: false}
+var opGetPayrollCardRelation = typed.Operation{ID: "GetPayrollCardRelation", Method: "GET", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "payroll-card"}, {Lit: "relations"}, {Param: "openid"}}, HasBody: false, Encrypts: false, Idempotent: true, Stream: false}
+var opCreatePayrollCardToken = typed.Operation{ID: "CreatePayrollCardToken", Method: "POST", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "payroll-card"}, {Lit: "tokens"}}, HasBody: true, Encrypts: true, Idempotent: true, Stream: false}
+var opCreatePayrollCardTransferBatch = typed.Operation{ID: "CreatePayrollCardTransferBatch", Method: "POST", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "payroll-card"}, {Lit: "transfer-batches"}}, HasBody: true, Encrypts: true, Idempotent: true, Stream: false}
+var opCreatePayrollCardInsurance = typed.Operation{ID: "CreatePayrollCardInsurance", Method: "POST", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "payroll-card"}, {Lit: "wesure"}, {Lit: "insurance"}}, HasBody: true, Encrypts: false, Idempotent: false, Stream: false}
+var opValidatePayrollCardToken = typed.Operation{ID: "ValidatePayrollCardToken", Method: "POST", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "payroll-card"}, {Lit: "wesure"}, {Lit: "token-validations"}}, HasBody: true, Encrypts: true, Idempotent: true, Stream: false}
 
 // PayrollCard is /v3/payroll-card (client.V3.PayrollCard).
 type PayrollCard struct {

@@ -67,7 +67,9 @@ type Operation struct {
 	Body       []*Field // nil for body-less requests
 	HasBody    bool
 	// ResponseStatus is 200 (JSON body) or 204 (no body).
-	ResponseStatus     int
+	ResponseStatus int
+	// ResponseStream: the answer is a file, unsigned by design.
+	ResponseStream     bool
 	ResponseModel      string
 	Response           []*Field
 	ResponseDocumented bool

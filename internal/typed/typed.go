@@ -26,6 +26,9 @@ type Operation struct {
 	Encrypts bool
 	// Idempotent: safe to retry after an unknown outcome.
 	Idempotent bool
+	// Stream: the answer is a file, unsigned by design, that the invoker
+	// copies into the io.Writer passed as out.
+	Stream bool
 }
 
 // Invoker runs typed operations; the client implements it. params are the path

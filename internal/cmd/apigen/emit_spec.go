@@ -44,6 +44,9 @@ func emitSpec(s *spec) []byte {
 		if o.HasBody {
 			w.p("HasBody: true, Body: %s,", fieldList(o.Body))
 		}
+		if o.Stream {
+			w.p("ResponseStream: true,")
+		}
 		w.p("ResponseStatus: %d, ResponseDocumented: %v,", o.Status, o.Documented)
 		if o.Response != nil {
 			w.p("ResponseModel: %q, Response: model%s,", o.Response.Name, o.Response.Name)
@@ -158,10 +161,16 @@ func emitEvents(s *spec) []byte {
 		g.p("%s = %q", eventConst(e.y.EventType), e.y.EventType)
 	}
 	g.p(")\n")
-	g.comment("", "newEvent returns a pointer to the model of an event type, or nil for a type the spec does not know.")
-	g.p("func newEvent(eventType string) any {\nswitch eventType {")
+	g.comment("", "newEvent returns a pointer to the model of an event type for the decrypted\nresource, or nil for a type the spec does not know.")
+	g.p("func newEvent(eventType string, resource []byte) any {\nswitch eventType {")
 	for _, e := range s.events {
-		g.p("case %s:\nreturn new(%s.%s)", eventConst(e.y.EventType), g.use(e.Model.Family.importPath()), e.Model.GoName)
+		g.p("case %s:", eventConst(e.y.EventType))
+		for _, v := range e.Variants {
+			if v.Has != "" {
+				g.p("if hasMember(resource, %q) {\nreturn new(%s.%s)\n}", v.Has, g.use(v.Model.Family.importPath()), v.Model.GoName)
+			}
+		}
+		g.p("return new(%s.%s)", g.use(e.Model.Family.importPath()), e.Model.GoName)
 	}
 	g.p("}\nreturn nil\n}")
 	return g.source()

@@ -259,9 +259,9 @@ func emitTree(s *spec, root *node, fam *family) []byte {
 				}
 			}
 			typed := g.use(importTyped)
-			g.p("var op%s = %s.Operation{ID: %q, Method: %q, Segs: []%s.Segment{%s}, HasBody: %v, Encrypts: %v, Idempotent: %v}",
+			g.p("var op%s = %s.Operation{ID: %q, Method: %q, Segs: []%s.Segment{%s}, HasBody: %v, Encrypts: %v, Idempotent: %v, Stream: %v}",
 				o.ID, typed, o.ID, o.Method, typed, strings.Join(segs, ", "), o.HasBody, o.Request != nil && hasEncrypted(o.Request, map[*model]bool{}),
-				o.Method != "POST" || o.y.Idempotent)
+				o.Method != "POST" || o.y.Idempotent, o.Stream)
 		}
 		g.p("")
 	}
@@ -375,6 +375,9 @@ func opDoc(o *op) []string {
 	if o.Status == 204 {
 		notes = append(notes, "Success is 204 No Content.")
 	}
+	if o.Stream {
+		notes = append(notes, "The answer is a file, unsigned by design: it is streamed into w, not verified, and not kept in the *core.Response.")
+	}
 	if !o.Documented {
 		notes = append(notes, "The response body is not documented; read it from the *core.Response.")
 	}
@@ -410,10 +413,18 @@ func emitOp(g *goFile, n *node, o *op, paramFields []string) {
 		sig += ", req *" + o.Request.GoName
 		callReq = "req"
 	}
+	sink := "nil"
+	if o.Stream {
+		sig += ", w " + g.use("io") + ".Writer"
+		sink = "w"
+	}
 	sig += ", opts ..." + core + ".CallOption"
 	args := "ctx"
 	if o.Request != nil {
 		args += ", req"
+	}
+	if o.Stream {
+		args += ", w"
 	}
 	args += ", opts..."
 	nilCheck := ""
@@ -441,7 +452,7 @@ func emitOp(g *goFile, n *node, o *op, paramFields []string) {
 	if nilCheck != "" {
 		g.p(nilCheck, "nil,")
 	}
-	g.p("return n.inv.Invoke(ctx, &op%s, %s, %s, nil, opts)\n}\n", o.ID, paramSlice, callReq)
+	g.p("return n.inv.Invoke(ctx, &op%s, %s, %s, %s, opts)\n}\n", o.ID, paramSlice, callReq, sink)
 	g.comment("", fmt.Sprintf("%sAsync is %s in the background; cancelling ctx cancels the call.", m, m))
 	g.p("func (n %s) %sAsync(%s) *%s.Future[*%s.Response] {", n.typeName, m, sig, core, core)
 	g.p("return %s.Go(func() (*%s.Response, *%s.Response, error) {\nr, err := n.%s(%s)\nreturn r, r, err\n})\n}\n", core, core, core, m, args)

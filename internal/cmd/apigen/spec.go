@@ -107,6 +107,7 @@ type yBody struct {
 
 type yResponse struct {
 	Status     int       `yaml:"status"`
+	Stream     bool      `yaml:"stream"` // the answer is a file (unsigned by design), streamed to an io.Writer
 	Model      string    `yaml:"model"`
 	Fields     []*yField `yaml:"fields"`
 	Documented *bool     `yaml:"documented"`
@@ -128,6 +129,15 @@ type yEvent struct {
 	Docs         []string  `yaml:"docs"`
 	Retry        string    `yaml:"retry"`
 	Fields       []*yField `yaml:"fields"`
+	// Variants: the resource's model depends on who receives it (a direct
+	// merchant or a service provider); the first variant whose has: member is
+	// present in the decrypted resource is chosen, the last is the default.
+	Variants []*yVariant `yaml:"variants"`
+}
+
+type yVariant struct {
+	Model string `yaml:"model"`
+	Has   string `yaml:"has"`
 }
 
 // ---- resolved form ----
@@ -228,13 +238,20 @@ type op struct {
 	HasBody    bool
 	Request    *model // nil when the op has neither query nor body
 	Status     int
-	Response   *model // nil for 204 and undocumented responses
+	Stream     bool   // the answer is a file, streamed to an io.Writer
+	Response   *model // nil for 204, streamed and undocumented responses
 	Documented bool
 }
 
 type event struct {
-	y     *yEvent
+	y        *yEvent
+	Model    *model // the default model
+	Variants []variant
+}
+
+type variant struct {
 	Model *model
+	Has   string
 }
 
 type spec struct {
@@ -346,6 +363,27 @@ func resolve(files []*yFile) (*spec, error) {
 		for _, ye := range f.Events {
 			ev := &event{y: ye}
 			switch {
+			case len(ye.Variants) > 0:
+				if ye.Model != "" || len(ye.Fields) > 0 {
+					fail("event %s: variants replace model and fields", ye.EventType)
+				}
+				for i, v := range ye.Variants {
+					m := r.ref(v.Model, "event "+ye.EventType)
+					if m == nil {
+						continue
+					}
+					if v.Has == "" && i < len(ye.Variants)-1 {
+						fail("event %s: only the last variant may omit has:", ye.EventType)
+					}
+					if v.Has != "" && fieldByJSON(m, v.Has) == nil {
+						fail("event %s: model %s has no field %s", ye.EventType, v.Model, v.Has)
+					}
+					markDir(m, dirResponse)
+					ev.Variants = append(ev.Variants, variant{Model: m, Has: v.Has})
+				}
+				if len(ev.Variants) > 0 {
+					ev.Model = ev.Variants[len(ev.Variants)-1].Model
+				}
 			case ye.Model == "":
 				fail("event %s has no model", ye.EventType)
 			case len(ye.Fields) > 0:
@@ -565,8 +603,13 @@ func (r *resolver) op(o *op) {
 		return
 	}
 	o.Status = resp.Status
+	o.Stream = resp.Stream
 	o.Documented = resp.Documented == nil || *resp.Documented
 	switch {
+	case resp.Stream:
+		if resp.Status != 200 || resp.Model != "" || len(resp.Fields) > 0 || yo.Method != "GET" {
+			r.fail("%s: a streamed answer is a 200 to a GET, without a model", yo.ID)
+		}
 	case resp.Status == 204:
 		if resp.Model != "" || len(resp.Fields) > 0 {
 			r.fail("%s: a 204 response has no model", yo.ID)
