@@ -133,12 +133,12 @@ func (n Cards) GetAsync(ctx context.Context, req *ListCardsRequest, opts ...core
 }
 
 // All iterates over every item of ListBrandCards (GET /v3/brand/partner/card-member/cards), fetching pages on demand:
-// req's offset is set for each page, its limit is the page size. Iteration stops at the
-// first error, which is yielded with a nil item; cancelling ctx stops it too.
+// req's offset is set for each page (the index of the page), its limit is the page size. Iteration
+// stops at the first error, which is yielded with a nil item; cancelling ctx stops it too.
 //
 //	for item, err := range client.V3.Brand.Partner.CardMember.Cards.All(ctx, req) {
 func (n Cards) All(ctx context.Context, req *ListCardsRequest, opts ...core.CallOption) iter.Seq2[*Card, error] {
-	return typed.Pages(ctx, func(ctx context.Context, offset int64) ([]Card, int64, error) {
+	return typed.Pages(ctx, true, func(ctx context.Context, offset int64) ([]Card, int64, error) {
 		if req == nil {
 			return nil, 0, typed.NilRequest("ListBrandCards")
 		}
@@ -310,12 +310,12 @@ func (n MembershipActivities) GetAsync(ctx context.Context, req *ListMembershipA
 }
 
 // All iterates over every item of ListBrandMembershipActivities (GET /v3/brand/partner/card-member/membership-activities), fetching pages on demand:
-// req's offset is set for each page, its limit is the page size. Iteration stops at the
-// first error, which is yielded with a nil item; cancelling ctx stops it too.
+// req's offset is set for each page (the index of the first item), its limit is the page size. Iteration
+// stops at the first error, which is yielded with a nil item; cancelling ctx stops it too.
 //
 //	for item, err := range client.V3.Brand.Partner.CardMember.MembershipActivities.All(ctx, req) {
 func (n MembershipActivities) All(ctx context.Context, req *ListMembershipActivitiesRequest, opts ...core.CallOption) iter.Seq2[*MembershipActivity, error] {
-	return typed.Pages(ctx, func(ctx context.Context, offset int64) ([]MembershipActivity, int64, error) {
+	return typed.Pages(ctx, false, func(ctx context.Context, offset int64) ([]MembershipActivity, int64, error) {
 		if req == nil {
 			return nil, 0, typed.NilRequest("ListBrandMembershipActivities")
 		}
@@ -580,12 +580,12 @@ func (n UserCards) GetAsync(ctx context.Context, req *ListUserCardsRequest, opts
 }
 
 // All iterates over every item of ListBrandUserCards (GET /v3/brand/partner/card-member/user-cards), fetching pages on demand:
-// req's offset is set for each page, its limit is the page size. Iteration stops at the
-// first error, which is yielded with a nil item; cancelling ctx stops it too.
+// req's offset is set for each page (the index of the page), its limit is the page size. Iteration
+// stops at the first error, which is yielded with a nil item; cancelling ctx stops it too.
 //
 //	for item, err := range client.V3.Brand.Partner.CardMember.UserCards.All(ctx, req) {
 func (n UserCards) All(ctx context.Context, req *ListUserCardsRequest, opts ...core.CallOption) iter.Seq2[*UserCard, error] {
-	return typed.Pages(ctx, func(ctx context.Context, offset int64) ([]UserCard, int64, error) {
+	return typed.Pages(ctx, true, func(ctx context.Context, offset int64) ([]UserCard, int64, error) {
 		if req == nil {
 			return nil, 0, typed.NilRequest("ListBrandUserCards")
 		}

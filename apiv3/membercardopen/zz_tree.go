@@ -203,12 +203,12 @@ func (n Cards) GetAsync(ctx context.Context, req *ListCardsRequest, opts ...core
 }
 
 // All iterates over every item of ListMembercardCards (GET /v3/marketing/membercard-open/cards), fetching pages on demand:
-// req's offset is set for each page, its limit is the page size. Iteration stops at the
-// first error, which is yielded with a nil item; cancelling ctx stops it too.
+// req's offset is set for each page (the index of the page), its limit is the page size. Iteration
+// stops at the first error, which is yielded with a nil item; cancelling ctx stops it too.
 //
 //	for item, err := range client.V3.Marketing.MembercardOpen.Cards.All(ctx, req) {
 func (n Cards) All(ctx context.Context, req *ListCardsRequest, opts ...core.CallOption) iter.Seq2[*Card, error] {
-	return typed.Pages(ctx, func(ctx context.Context, offset int64) ([]Card, int64, error) {
+	return typed.Pages(ctx, true, func(ctx context.Context, offset int64) ([]Card, int64, error) {
 		if req == nil {
 			return nil, 0, typed.NilRequest("ListMembercardCards")
 		}
@@ -1252,12 +1252,12 @@ func (n UserCards) GetAsync(ctx context.Context, req *ListUserCardsRequest, opts
 }
 
 // All iterates over every item of ListMembercardUserCards (GET /v3/marketing/membercard-open/user/cards), fetching pages on demand:
-// req's offset is set for each page, its limit is the page size. Iteration stops at the
-// first error, which is yielded with a nil item; cancelling ctx stops it too.
+// req's offset is set for each page (the index of the page), its limit is the page size. Iteration
+// stops at the first error, which is yielded with a nil item; cancelling ctx stops it too.
 //
 //	for item, err := range client.V3.Marketing.MembercardOpen.User.Cards.All(ctx, req) {
 func (n UserCards) All(ctx context.Context, req *ListUserCardsRequest, opts ...core.CallOption) iter.Seq2[*UserCardListData, error] {
-	return typed.Pages(ctx, func(ctx context.Context, offset int64) ([]UserCardListData, int64, error) {
+	return typed.Pages(ctx, true, func(ctx context.Context, offset int64) ([]UserCardListData, int64, error) {
 		if req == nil {
 			return nil, 0, typed.NilRequest("ListMembercardUserCards")
 		}

@@ -87,12 +87,12 @@ func (n Authentications) GetAsync(ctx context.Context, req *ListAuthenticationsR
 }
 
 // All iterates over every item of ListPayrollCardAuthentications (GET /v3/payroll-card/authentications), fetching pages on demand:
-// req's offset is set for each page, its limit is the page size. Iteration stops at the
-// first error, which is yielded with a nil item; cancelling ctx stops it too.
+// req's offset is set for each page (the index of the first item), its limit is the page size. Iteration
+// stops at the first error, which is yielded with a nil item; cancelling ctx stops it too.
 //
 //	for item, err := range client.V3.PayrollCard.Authentications.All(ctx, req) {
 func (n Authentications) All(ctx context.Context, req *ListAuthenticationsRequest, opts ...core.CallOption) iter.Seq2[*AuthenticationListData, error] {
-	return typed.Pages(ctx, func(ctx context.Context, offset int64) ([]AuthenticationListData, int64, error) {
+	return typed.Pages(ctx, false, func(ctx context.Context, offset int64) ([]AuthenticationListData, int64, error) {
 		if req == nil {
 			return nil, 0, typed.NilRequest("ListPayrollCardAuthentications")
 		}

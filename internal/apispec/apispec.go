@@ -68,6 +68,10 @@ type Operation struct {
 	HasBody    bool
 	// ResponseStatus is 200 (JSON body) or 204 (no body).
 	ResponseStatus int
+	// ListOffset is what the offset parameter of a paged list counts: "item"
+	// (the index of the first item) or "page" (the index of the page); "" for
+	// operations that are not paged lists.
+	ListOffset string
 	// ResponseStream: the answer is a file, unsigned by design.
 	ResponseStream     bool
 	ResponseModel      string

@@ -55,12 +55,13 @@ func NilRequest(op string) error {
 }
 
 // Pages iterates over the items of a paged list. fetch returns the items at an
-// offset and the total count. Iteration stops after the last item of the total,
-// at an empty page, when the consumer stops, or at the first error — which is
-// yielded once, with a nil item, ctx's error included.
-func Pages[T any](ctx context.Context, fetch func(ctx context.Context, offset int64) ([]T, int64, error)) iter.Seq2[*T, error] {
+// offset and the total count; the offset counts items, or pages when byPage.
+// Iteration stops after the last item of the total, at an empty page, when the
+// consumer stops, or at the first error — which is yielded once, with a nil
+// item, ctx's error included.
+func Pages[T any](ctx context.Context, byPage bool, fetch func(ctx context.Context, offset int64) ([]T, int64, error)) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) {
-		var offset int64
+		var offset, seen int64
 		for {
 			if err := ctx.Err(); err != nil {
 				yield(nil, err)
@@ -76,8 +77,13 @@ func Pages[T any](ctx context.Context, fetch func(ctx context.Context, offset in
 					return
 				}
 			}
-			offset += int64(len(items))
-			if len(items) == 0 || offset >= total {
+			seen += int64(len(items))
+			if byPage {
+				offset++
+			} else {
+				offset = seen
+			}
+			if len(items) == 0 || seen >= total {
 				return
 			}
 		}

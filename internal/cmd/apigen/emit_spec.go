@@ -47,6 +47,9 @@ func emitSpec(s *spec) []byte {
 		if o.Stream {
 			w.p("ResponseStream: true,")
 		}
+		if o.y.List != nil {
+			w.p("ListOffset: %q,", o.y.List.Offset)
+		}
 		w.p("ResponseStatus: %d, ResponseDocumented: %v,", o.Status, o.Documented)
 		if o.Response != nil {
 			w.p("ResponseModel: %q, Response: model%s,", o.Response.Name, o.Response.Name)

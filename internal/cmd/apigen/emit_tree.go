@@ -464,13 +464,17 @@ func emitIterator(g *goFile, n *node, o *op) {
 	items, total := listFields(o)
 	offset := listOffset(o)
 	item := items.Model.GoName
+	counts := "the index of the first item"
+	if o.y.List.Offset == "page" {
+		counts = "the index of the page"
+	}
 	g.comment("", fmt.Sprintf("All iterates over every item of %s (%s %s), fetching pages on demand:\n"+
-		"req's offset is set for each page, its limit is the page size. Iteration stops at the\n"+
-		"first error, which is yielded with a nil item; cancelling ctx stops it too.", o.ID, o.Method, o.Path),
+		"req's offset is set for each page (%s), its limit is the page size. Iteration\n"+
+		"stops at the first error, which is yielded with a nil item; cancelling ctx stops it too.", o.ID, o.Method, o.Path, counts),
 		fmt.Sprintf("\tfor item, err := range %s.All(ctx, req) {", n.goExpr))
 	g.p("func (n %s) All(ctx %s.Context, req *%s, opts ...%s.CallOption) %s.Seq2[*%s, error] {",
 		n.typeName, g.use("context"), o.Request.GoName, core, g.use("iter"), item)
-	g.p("return %s.Pages(ctx, func(ctx %s.Context, offset int64) ([]%s, int64, error) {", typed, g.use("context"), item)
+	g.p("return %s.Pages(ctx, %v, func(ctx %s.Context, offset int64) ([]%s, int64, error) {", typed, o.y.List.Offset == "page", g.use("context"), item)
 	g.p("if req == nil {\nreturn nil, 0, %s.NilRequest(%q)\n}", typed, o.ID)
 	g.p("page := *req")
 	if offset.Required {

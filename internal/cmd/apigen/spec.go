@@ -89,6 +89,10 @@ type yOp struct {
 type yList struct {
 	Items string `yaml:"items"` // response array field, e.g. data
 	Total string `yaml:"total"` // response total field, e.g. total_count
+	// Offset says what the offset parameter counts: "item" (请求资源起始位置,
+	// the index of the first item) or "page" (分页页码, the index of the page of
+	// limit items).
+	Offset string `yaml:"offset"`
 }
 
 // yExample is the runnable example of an operation, against the emulator's
@@ -269,6 +273,9 @@ func load(dir string) (*spec, error) {
 		return nil, err
 	}
 	sort.Strings(names)
+	if len(names) == 0 {
+		return nil, fmt.Errorf("no spec files (*.yaml) in %s", dir)
+	}
 	var files []*yFile
 	for _, name := range names {
 		b, err := os.ReadFile(name)
@@ -642,6 +649,9 @@ func (r *resolver) checkList(o *op) {
 	if o.Method != "GET" || o.Response == nil || listOffset(o) == nil || listOffset(o).Type != "integer" {
 		r.fail("%s: list: needs a GET with an integer offset query parameter and a JSON answer", o.ID)
 		return
+	}
+	if l.Offset != "item" && l.Offset != "page" {
+		r.fail("%s: list: offset must be item or page", o.ID)
 	}
 	items, total := listFields(o)
 	if items == nil || items.Type != "array" || items.Items != "object" || total == nil || total.Type != "integer" {
