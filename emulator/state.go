@@ -68,14 +68,6 @@ type Membership struct {
 
 type memberKey struct{ card, openid string }
 
-type idemKey struct{ mchID, op, no string }
-
-// idem is a remembered idempotent request: the hash of its content and its answer.
-type idem struct {
-	hash   [32]byte
-	answer answer
-}
-
 type state struct {
 	mu           sync.Mutex
 	brands       map[string]*Brand
