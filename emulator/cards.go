@@ -9,51 +9,34 @@ import (
 
 func (e *Emulator) newCardID() string { return "pbLat" + e.randString(23, alnum+"-_") }
 
-func (e *Emulator) createCard(r *request) answer {
-	tmpl := copyMap(r.body)
-	card := Card{Template: tmpl}
-	s := &e.state
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if r.op.Family == "brand-card-member" {
-		brandID := str(r.body, "brand_id")
-		if b := s.brands[brandID]; b == nil || b.MchID != r.mchID {
-			return invalidRequest("品牌ID无效或不属于该服务商")
-		}
-		card.Family, card.BrandID, card.MchID = BrandFamily, brandID, r.mchID
-	} else {
-		key := idemKey{r.mchID, "cards", str(r.body, "out_request_no")}
-		fp := r.fingerprint()
-		if prev := s.idem[key]; prev != nil {
-			if prev.hash != fp {
-				return invalidRequest("请确认相同单号是否使用了不同的参数")
-			}
-			return prev.answer
-		}
-		card.Family, card.MchID, card.CodeMode = MembercardFamily, r.mchID, str(r.body, "code_mode")
-		defer func() { s.idem[key] = &idem{hash: fp, answer: ok(e.render(r, r.op.Response, tmpl))} }()
+// brandNotServed answers a brand that does not exist or that the caller is
+// not the service provider of.
+func brandNotServed() answer { return invalidRequest("品牌ID无效或不属于该服务商") }
+
+// membercardCard finds the membercard-open card of the path, which the caller
+// must have created. The caller holds the lock.
+func (s *state) membercardCard(r *request) (*Card, *answer) {
+	card := s.cards[r.params["card_id"]]
+	switch {
+	case !card.in(MembercardFamily):
+		a := invalidRequest("会员卡ID无效")
+		return nil, &a
+	case card.MchID != r.mchID:
+		a := invalidRequest("会员卡的创建商户号不等于调用方商户号")
+		return nil, &a
 	}
-	card.ID, card.AppID = e.newCardID(), str(r.body, "appid")
-	now := rfc3339(e.nowCST())
-	tmpl["card_id"], tmpl["create_time"], tmpl["update_time"] = card.ID, now, now
-	if card.Family == BrandFamily {
-		tmpl["state"] = "CARD_EFFECTIVE"
-	}
-	s.cards[card.ID] = &card
-	return ok(e.render(r, r.op.Response, tmpl))
+	return card, nil
 }
 
-// ownedCard finds the card of the path for the caller, per family rules.
-func (e *Emulator) ownedCard(r *request) (*Card, *answer) {
-	s := &e.state
-	s.mu.Lock()
-	card := s.cards[r.params["card_id"]]
-	s.mu.Unlock()
-	if r.op.Family != "brand-card-member" {
-		return e.membercardCard(r)
+// ownedCard finds the card template of the path for the caller, by the rules
+// of the operation's family. The caller holds the lock.
+func (s *state) ownedCard(r *request) (*Card, *answer) {
+	if r.family() != BrandFamily {
+		return s.membercardCard(r)
 	}
-	if card == nil || card.Family != BrandFamily || (r.query.Get("brand_id") != "" && card.BrandID != r.query.Get("brand_id")) ||
-		(str(r.body, "brand_id") != "" && card.BrandID != str(r.body, "brand_id")) {
+	card := s.cards[r.params["card_id"]]
+	query, body := r.query.Get("brand_id"), str(r.body, "brand_id")
+	if !card.in(BrandFamily) || (query != "" && card.BrandID != query) || (body != "" && card.BrandID != body) {
 		a := apiError(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "会员卡模板不存在", nil)
 		return nil, &a
 	}
@@ -64,73 +47,86 @@ func (e *Emulator) ownedCard(r *request) (*Card, *answer) {
 	return card, nil
 }
 
-// membercardCard finds a membercard-open card the caller created.
-func (e *Emulator) membercardCard(r *request) (*Card, *answer) {
-	e.state.mu.Lock()
-	card := e.state.cards[r.params["card_id"]]
-	e.state.mu.Unlock()
+// bodyBrandCard finds the brand card that the body's brand_id and card_id
+// name, for the brand's service provider. The caller holds the lock.
+func (s *state) bodyBrandCard(r *request) (*Card, *answer) {
+	brandID, card := str(r.body, "brand_id"), s.cards[str(r.body, "card_id")]
 	switch {
-	case card == nil || card.Family != MembercardFamily:
-		a := invalidRequest("会员卡ID无效")
+	case !s.servesBrand(brandID, r.mchID):
+		a := brandNotServed()
 		return nil, &a
-	case card.MchID != r.mchID:
-		a := invalidRequest("会员卡的创建商户号不等于调用方商户号")
+	case !card.ofBrand(brandID):
+		a := invalidRequest("会员卡模版ID不属于该品牌")
 		return nil, &a
 	}
 	return card, nil
 }
 
-func (e *Emulator) getCard(r *request) answer {
-	card, bad := e.ownedCard(r)
-	if bad != nil {
-		return *bad
+func (e *Emulator) createCard(r *request) answer {
+	tmpl := copyMap(r.body)
+	card := Card{Template: tmpl}
+	s := &e.state
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.family() == BrandFamily {
+		brandID := str(r.body, "brand_id")
+		if !s.servesBrand(brandID, r.mchID) {
+			return brandNotServed()
+		}
+		card.Family, card.BrandID, card.MchID = BrandFamily, brandID, r.mchID
+	} else {
+		key := idemKey{r.mchID, "cards", str(r.body, "out_request_no")}
+		fp := r.fingerprint()
+		if prev, seen := s.replay(key, fp, reusedNumber); seen {
+			return prev
+		}
+		card.Family, card.MchID, card.CodeMode = MembercardFamily, r.mchID, str(r.body, "code_mode")
+		defer func() { s.remember(key, fp, e.rendered(r, tmpl)) }()
 	}
-	e.state.mu.Lock()
-	defer e.state.mu.Unlock()
-	return ok(e.render(r, r.op.Response, card.Template))
+	card.ID, card.AppID = e.newCardID(), str(r.body, "appid")
+	now := rfc3339(e.nowCST())
+	tmpl["card_id"], tmpl["create_time"], tmpl["update_time"] = card.ID, now, now
+	if card.Family == BrandFamily {
+		tmpl["state"] = "CARD_EFFECTIVE"
+	}
+	s.cards[card.ID] = &card
+	return e.rendered(r, tmpl)
+}
+
+func (e *Emulator) getCard(r *request) answer {
+	return owned(e, r, (*state).ownedCard, func(card *Card) answer { return e.rendered(r, card.Template) })
 }
 
 func (e *Emulator) updateCard(r *request) answer {
-	card, bad := e.ownedCard(r)
-	if bad != nil {
-		return *bad
-	}
-	e.state.mu.Lock()
-	defer e.state.mu.Unlock()
-	for k, v := range r.body {
-		card.Template[k] = v
-	}
-	card.Template["update_time"] = rfc3339(e.nowCST())
-	if r.op.ResponseStatus == http.StatusNoContent {
-		return noContent()
-	}
-	return ok(e.render(r, r.op.Response, card.Template))
+	return owned(e, r, (*state).ownedCard, func(card *Card) answer {
+		for k, v := range r.body {
+			card.Template[k] = v
+		}
+		card.Template["update_time"] = rfc3339(e.nowCST())
+		return e.reply(r, card.Template)
+	})
 }
 
 func (e *Emulator) deleteCard(r *request) answer {
-	card, bad := e.ownedCard(r)
-	if bad != nil {
-		return *bad
-	}
-	e.state.mu.Lock()
-	defer e.state.mu.Unlock()
-	delete(e.state.cards, card.ID)
-	if r.op.ResponseStatus == http.StatusNoContent {
-		return noContent()
-	}
-	return ok(e.render(r, r.op.Response, card.Template))
+	return owned(e, r, (*state).ownedCard, func(card *Card) answer {
+		delete(e.state.cards, card.ID)
+		return e.reply(r, card.Template)
+	})
 }
 
+// listCards lists the caller's templates of the operation's family (of one
+// brand for brand cards), optionally in one state.
 func (e *Emulator) listCards(r *request) answer {
+	family, brandID, want := r.family(), r.query.Get("brand_id"), r.query.Get("state")
 	s := &e.state
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var matched []*Card
 	for _, c := range s.cards {
 		switch {
-		case r.op.Family == "brand-card-member" && (c.Family != BrandFamily || c.BrandID != r.query.Get("brand_id") || c.MchID != r.mchID):
-		case r.op.Family != "brand-card-member" && (c.Family != MembercardFamily || c.MchID != r.mchID):
-		case r.query.Get("state") != "" && str(c.Template, "state") != r.query.Get("state"):
+		case !c.in(family) || c.MchID != r.mchID:
+		case family == BrandFamily && c.BrandID != brandID:
+		case want != "" && str(c.Template, "state") != want:
 		default:
 			matched = append(matched, c)
 		}
@@ -141,17 +137,13 @@ func (e *Emulator) listCards(r *request) answer {
 
 // invalidateBrandCard marks a brand card template CARD_INVALID.
 func (e *Emulator) invalidateBrandCard(r *request) answer {
-	card, bad := e.ownedCard(r)
-	if bad != nil {
-		return *bad
-	}
-	e.state.mu.Lock()
-	defer e.state.mu.Unlock()
-	card.Template["state"] = "CARD_INVALID"
-	card.Template["update_time"] = rfc3339(e.nowCST())
-	src := copyMap(card.Template)
-	for k, v := range r.body {
-		src[k] = v
-	}
-	return ok(e.render(r, r.op.Response, src))
+	return owned(e, r, (*state).ownedCard, func(card *Card) answer {
+		card.Template["state"] = "CARD_INVALID"
+		card.Template["update_time"] = rfc3339(e.nowCST())
+		src := copyMap(card.Template)
+		for k, v := range r.body {
+			src[k] = v
+		}
+		return e.rendered(r, src)
+	})
 }

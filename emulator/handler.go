@@ -33,6 +33,9 @@ type request struct {
 	r           *http.Request
 }
 
+// family is the product family of the request's operation.
+func (r *request) family() Family { return Family(r.op.Family) }
+
 // ServeHTTP implements http.Handler.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()

@@ -14,6 +14,29 @@ type idem struct {
 	answer answer
 }
 
+// reusedNumber answers an idempotency key sent again with other parameters
+// (protocol §7.5).
+const reusedNumber = "请确认相同单号是否使用了不同的参数"
+
+// replay answers a request whose key was seen before: with the remembered
+// answer when the content is the same, with 400 INVALID_REQUEST conflict when
+// it differs. seen is false for a new key. The caller holds the lock.
+func (s *state) replay(key idemKey, fp [32]byte, conflict string) (an answer, seen bool) {
+	prev := s.idem[key]
+	switch {
+	case prev == nil:
+		return answer{}, false
+	case prev.hash != fp:
+		return invalidRequest(conflict), true
+	}
+	return prev.answer, true
+}
+
+// remember keeps the answer to replay for key. The caller holds the lock.
+func (s *state) remember(key idemKey, fp [32]byte, an answer) {
+	s.idem[key] = &idem{hash: fp, answer: an}
+}
+
 // fingerprint hashes a request's content (path parameters, query and body) with
 // decrypted values in place of ciphertexts (OAEP is randomised: the same
 // plaintext never encrypts twice the same), so that "the same request" can be

@@ -28,7 +28,7 @@ func listPage[T any](e *Emulator, r *request, items []T, item func(T) any) answe
 	for _, it := range items[from:to] {
 		data = append(data, item(it))
 	}
-	return ok(e.render(r, r.op.Response, map[string]any{"total_count": len(items), "offset": offset, "limit": limit, "data": data}))
+	return e.rendered(r, map[string]any{"total_count": len(items), "offset": offset, "limit": limit, "data": data})
 }
 
 // synthesise answers an operation without dedicated behaviour: a well-formed
@@ -50,7 +50,20 @@ func (e *Emulator) synthesise(r *request) answer {
 	for k, v := range r.params {
 		src[k] = v
 	}
+	return e.rendered(r, src)
+}
+
+// rendered answers 200 with src rendered as the operation's response.
+func (e *Emulator) rendered(r *request, src map[string]any) answer {
 	return ok(e.render(r, r.op.Response, src))
+}
+
+// reply is rendered, or 204 without a body where the spec answers so.
+func (e *Emulator) reply(r *request, src map[string]any) answer {
+	if r.op.ResponseStatus == http.StatusNoContent {
+		return noContent()
+	}
+	return e.rendered(r, src)
 }
 
 // render builds an object of the given fields: present values from src (converted

@@ -7,29 +7,21 @@ import (
 
 // preAuthToken: open-user-card-tokens and pre-auth-tokens.
 func (e *Emulator) preAuthToken(r *request) answer {
-	brandID, cardID, openID := str(r.body, "brand_id"), str(r.body, "card_id"), str(r.body, "openid")
-	e.state.mu.Lock()
-	brand, card, user := e.state.brands[brandID], e.state.cards[cardID], e.state.users[openID]
-	e.state.mu.Unlock()
-	switch {
-	case brand == nil || brand.MchID != r.mchID:
-		return invalidRequest("品牌ID无效或不属于该服务商")
-	case card == nil || card.Family != BrandFamily || card.BrandID != brandID:
-		return invalidRequest("会员卡模版ID不属于该品牌")
-	case !user.fits(card):
-		return unknownOpenID(openID)
-	}
-	return ok(map[string]any{
-		"token":       e.randString(32, alnum),
-		"expire_time": rfc3339(e.nowCST().Add(time.Hour)),
+	return owned(e, r, (*state).bodyBrandCard, func(card *Card) answer {
+		if openID := str(r.body, "openid"); !e.state.users[openID].fits(card) {
+			return unknownOpenID(openID)
+		}
+		return ok(map[string]any{
+			"token":       e.randString(32, alnum),
+			"expire_time": rfc3339(e.nowCST().Add(time.Hour)),
+		})
 	})
 }
 
 func (e *Emulator) permissionToken(r *request) answer {
-	if _, bad := e.membercardCard(r); bad != nil {
-		return *bad
-	}
-	return ok(map[string]any{"permission_token": "pt_" + e.randString(64, alnum)})
+	return owned(e, r, (*state).membercardCard, func(*Card) answer {
+		return ok(map[string]any{"permission_token": "pt_" + e.randString(64, alnum)})
+	})
 }
 
 // payrollToken requires a sub-merchant of the caller and decrypted identity fields.

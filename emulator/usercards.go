@@ -22,21 +22,17 @@ func (u *User) fits(card *Card) bool {
 // importMembercardUser: idempotent by out_request_no per caller, one membership
 // per (card, openid), codes by the card's code mode.
 func (e *Emulator) importMembercardUser(r *request) answer {
-	card, bad := e.membercardCard(r)
-	if bad != nil {
-		return *bad
-	}
+	return owned(e, r, (*state).membercardCard, func(card *Card) answer { return e.importMember(r, card) })
+}
+
+// importMember imports the body's user into card. The caller holds the lock.
+func (e *Emulator) importMember(r *request, card *Card) answer {
 	openID, code, no := str(r.body, "openid"), str(r.body, "code"), str(r.body, "out_request_no")
 	key := idemKey{r.mchID, "users/import", no}
 	fp := r.fingerprint()
 	s := &e.state
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if prev := s.idem[key]; prev != nil {
-		if prev.hash != fp {
-			return invalidRequest("请确认相同单号是否使用了不同的参数")
-		}
-		return prev.answer
+	if prev, seen := s.replay(key, fp, reusedNumber); seen {
+		return prev
 	}
 	if !s.users[openID].fits(card) {
 		return unknownOpenID(openID)
@@ -67,53 +63,42 @@ func (e *Emulator) importMembercardUser(r *request) answer {
 	}
 	s.addMember(&Membership{CardID: card.ID, OpenID: openID, Code: code, RequestNo: no, State: "EFFECTIVE", Created: e.now()})
 	an := ok(map[string]any{"code": code})
-	s.idem[key] = &idem{hash: fp, answer: an}
+	s.remember(key, fp, an)
 	return an
 }
 
 func (e *Emulator) depositCodes(r *request) answer {
-	card, bad := e.membercardCard(r)
-	if bad != nil {
-		return *bad
-	}
-	if card.CodeMode != MerchantDeposit {
-		return invalidRequest("会员卡code分配类型不是MERCHANT_DEPOSIT，不能导入code")
-	}
-	list, _ := r.body["code"].([]any)
-	s := &e.state
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	data := make([]any, 0, len(list))
-	for _, c := range list {
-		code, _ := c.(string)
-		result := "SUCCESS"
-		if !s.deposit(card.ID, code) {
-			result = "DUPLICATE"
+	return owned(e, r, (*state).membercardCard, func(card *Card) answer {
+		if card.CodeMode != MerchantDeposit {
+			return invalidRequest("会员卡code分配类型不是MERCHANT_DEPOSIT，不能导入code")
 		}
-		data = append(data, map[string]any{"code": code, "result": result})
-	}
-	return ok(map[string]any{"data": data})
+		list, _ := r.body["code"].([]any)
+		data := make([]any, 0, len(list))
+		for _, c := range list {
+			code, _ := c.(string)
+			result := "SUCCESS"
+			if !e.state.deposit(card.ID, code) {
+				result = "DUPLICATE"
+			}
+			data = append(data, map[string]any{"code": code, "result": result})
+		}
+		return ok(map[string]any{"data": data})
+	})
 }
 
 func (e *Emulator) importBrandUserCard(r *request) answer {
+	return owned(e, r, (*state).bodyBrandCard, func(card *Card) answer { return e.importBrandMember(r, card) })
+}
+
+// importBrandMember imports the body's user into the brand card: idempotent by
+// user_card_code per card. The caller holds the lock.
+func (e *Emulator) importBrandMember(r *request, card *Card) answer {
 	brandID, cardID, openID, code := str(r.body, "brand_id"), str(r.body, "card_id"), str(r.body, "openid"), str(r.body, "user_card_code")
+	key := idemKey{r.mchID, "import-by-openid/" + cardID, code}
 	fp := r.fingerprint()
 	s := &e.state
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	brand, card := s.brands[brandID], s.cards[cardID]
-	switch {
-	case brand == nil || brand.MchID != r.mchID:
-		return invalidRequest("品牌ID无效或不属于该服务商")
-	case card == nil || card.Family != BrandFamily || card.BrandID != brandID:
-		return invalidRequest("会员卡模版ID不属于该品牌")
-	}
-	key := idemKey{r.mchID, "import-by-openid/" + cardID, code}
-	if prev := s.idem[key]; prev != nil {
-		if prev.hash != fp {
-			return invalidRequest("该会员卡code已被使用，或相同code使用了不同的参数")
-		}
-		return prev.answer
+	if prev, seen := s.replay(key, fp, "该会员卡code已被使用，或相同code使用了不同的参数"); seen {
+		return prev
 	}
 	if !s.users[openID].fits(card) {
 		return unknownOpenID(openID)
@@ -133,8 +118,8 @@ func (e *Emulator) importBrandUserCard(r *request) answer {
 	}
 	e.copyUserInfo(r, record)
 	s.addMember(&Membership{CardID: cardID, OpenID: openID, Code: code, RequestNo: code, State: "EFFECTIVE", Created: e.now(), record: record})
-	an := ok(e.render(r, r.op.Response, record))
-	s.idem[key] = &idem{hash: fp, answer: an}
+	an := e.rendered(r, record)
+	s.remember(key, fp, an)
 	return an
 }
 
@@ -144,14 +129,12 @@ func (e *Emulator) listBrandUserCards(r *request) answer {
 	s := &e.state
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if b := s.brands[brandID]; b == nil || b.MchID != r.mchID {
-		return invalidRequest("品牌ID无效或不属于该服务商")
+	if !s.servesBrand(brandID, r.mchID) {
+		return brandNotServed()
 	}
 	var matched []map[string]any
 	for _, m := range s.userMembers[openID] {
-		card := s.cards[m.CardID]
-		if m.record == nil || card == nil || card.Family != BrandFamily || card.BrandID != brandID ||
-			(want != "" && str(m.record, "user_card_state") != want) {
+		if m.record == nil || !s.cards[m.CardID].ofBrand(brandID) || (want != "" && str(m.record, "user_card_state") != want) {
 			continue
 		}
 		matched = append(matched, m.record)
@@ -193,14 +176,13 @@ func (e *Emulator) forMerchant(r *request, plaintext string) string {
 	return ct
 }
 
-func (e *Emulator) brandUserCard(r *request) (*Membership, *answer) {
+// brandUserCard finds the user card of the path, on a card of the caller. The
+// caller holds the lock.
+func (s *state) brandUserCard(r *request) (*Membership, *answer) {
 	cardID := str(r.body, "card_id")
 	if cardID == "" {
 		cardID = r.query.Get("card_id")
 	}
-	s := &e.state
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	m := s.byCode[memberKey{cardID, r.params["user_card_code"]}]
 	card := s.cards[cardID]
 	if m == nil || m.record == nil || card == nil || card.MchID != r.mchID ||
@@ -212,55 +194,41 @@ func (e *Emulator) brandUserCard(r *request) (*Membership, *answer) {
 }
 
 func (e *Emulator) getBrandUserCard(r *request) answer {
-	m, bad := e.brandUserCard(r)
-	if bad != nil {
-		return *bad
-	}
-	e.state.mu.Lock()
-	defer e.state.mu.Unlock()
-	return ok(e.render(r, r.op.Response, m.record))
+	return owned(e, r, (*state).brandUserCard, func(m *Membership) answer { return e.rendered(r, m.record) })
 }
 
 func (e *Emulator) updateBrandUserCard(r *request) answer {
-	m, bad := e.brandUserCard(r)
-	if bad != nil {
-		return *bad
-	}
-	e.state.mu.Lock()
-	defer e.state.mu.Unlock()
-	for k, v := range r.body {
-		switch k {
-		case "brand_id", "card_id", "openid", "phone_number", "user_information":
-		default:
-			m.record[k] = v
+	return owned(e, r, (*state).brandUserCard, func(m *Membership) answer {
+		for k, v := range r.body {
+			switch k {
+			case "brand_id", "card_id", "openid", "phone_number", "user_information":
+			default:
+				m.record[k] = v
+			}
 		}
-	}
-	e.copyUserInfo(r, m.record)
-	return ok(e.render(r, r.op.Response, m.record))
+		e.copyUserInfo(r, m.record)
+		return e.rendered(r, m.record)
+	})
 }
 
 func (e *Emulator) invalidateBrandUserCard(r *request) answer {
-	m, bad := e.brandUserCard(r)
-	if bad != nil {
-		return *bad
-	}
-	e.state.mu.Lock()
-	defer e.state.mu.Unlock()
-	m.State = "INVALID"
-	m.record["user_card_state"] = "INVALID"
-	m.record["invalid_reason"] = strOr(r.body, "invalid_reason", "商户作废")
-	m.record["invalid_time"] = rfc3339(e.nowCST())
-	return ok(e.render(r, r.op.Response, m.record))
+	return owned(e, r, (*state).brandUserCard, func(m *Membership) answer {
+		m.State = "INVALID"
+		m.record["user_card_state"] = "INVALID"
+		m.record["invalid_reason"] = strOr(r.body, "invalid_reason", "商户作废")
+		m.record["invalid_time"] = rfc3339(e.nowCST())
+		return e.rendered(r, m.record)
+	})
 }
 
-func (e *Emulator) membercardUserCard(r *request) (*Membership, *answer) {
-	card, bad := e.membercardCard(r)
-	if bad != nil {
-		return nil, bad
+// membercardUserCard finds the user card of the path's code, on a
+// membercard-open card of the caller. The caller holds the lock.
+func (s *state) membercardUserCard(r *request) (*Membership, *answer) {
+	card, refused := s.membercardCard(r)
+	if refused != nil {
+		return nil, refused
 	}
-	e.state.mu.Lock()
-	m := e.state.byCode[memberKey{card.ID, r.params["code"]}]
-	e.state.mu.Unlock()
+	m := s.byCode[memberKey{card.ID, r.params["code"]}]
 	if m == nil {
 		a := apiError(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "会员卡code不存在", nil)
 		return nil, &a
@@ -269,62 +237,50 @@ func (e *Emulator) membercardUserCard(r *request) (*Membership, *answer) {
 }
 
 func (e *Emulator) getMembercardUserCard(r *request) answer {
-	m, bad := e.membercardUserCard(r)
-	if bad != nil {
-		return *bad
-	}
-	e.state.mu.Lock()
-	defer e.state.mu.Unlock()
-	src := map[string]any{"card_id": m.CardID, "code": m.Code, "openid": m.OpenID, "user_card_status": m.State}
-	for k, v := range m.record {
-		src[k] = v
-	}
-	return ok(e.render(r, r.op.Response, src))
+	return owned(e, r, (*state).membercardUserCard, func(m *Membership) answer {
+		src := map[string]any{"card_id": m.CardID, "code": m.Code, "openid": m.OpenID, "user_card_status": m.State}
+		for k, v := range m.record {
+			src[k] = v
+		}
+		return e.rendered(r, src)
+	})
 }
 
 // updateMembercardUserCard stores what PATCH …/codes/{code} changes: the
 // membership number, level, background and balance.
 func (e *Emulator) updateMembercardUserCard(r *request) answer {
-	m, bad := e.membercardUserCard(r)
-	if bad != nil {
-		return *bad
-	}
-	e.state.mu.Lock()
-	defer e.state.mu.Unlock()
-	if m.record == nil {
-		m.record = map[string]any{}
-	}
-	for _, k := range []string{"membership_number", "level", "background_picture_url"} {
-		if v, ok := r.body[k]; ok {
-			m.record[k] = v
+	return owned(e, r, (*state).membercardUserCard, func(m *Membership) answer {
+		if m.record == nil {
+			m.record = map[string]any{}
 		}
-	}
-	if bi, ok := r.body["balance_information"].(map[string]any); ok {
-		m.record["balance"] = bi["balance"]
-	}
-	return noContent()
+		for _, k := range []string{"membership_number", "level", "background_picture_url"} {
+			if v, ok := r.body[k]; ok {
+				m.record[k] = v
+			}
+		}
+		if bi, ok := r.body["balance_information"].(map[string]any); ok {
+			m.record["balance"] = bi["balance"]
+		}
+		return noContent()
+	})
 }
 
 // activateMembercardUserCard activates a user card (JUMP_ACTIVATE), recording
 // the merchant's membership number.
 func (e *Emulator) activateMembercardUserCard(r *request) answer {
-	m, bad := e.membercardUserCard(r)
-	if bad != nil {
-		return *bad
-	}
-	e.state.mu.Lock()
-	defer e.state.mu.Unlock()
-	if m.State == "UNAVAILABLE" {
-		return invalidRequest("会员卡code已失效，不能激活")
-	}
-	if m.record == nil {
-		m.record = map[string]any{}
-	}
-	if v, ok := r.body["membership_number"]; ok {
-		m.record["membership_number"] = v
-	}
-	m.State = "EFFECTIVE"
-	return noContent()
+	return owned(e, r, (*state).membercardUserCard, func(m *Membership) answer {
+		if m.State == "UNAVAILABLE" {
+			return invalidRequest("会员卡code已失效，不能激活")
+		}
+		if m.record == nil {
+			m.record = map[string]any{}
+		}
+		if v, ok := r.body["membership_number"]; ok {
+			m.record["membership_number"] = v
+		}
+		m.State = "EFFECTIVE"
+		return noContent()
+	})
 }
 
 // listMembercardUserCards lists a user's cards among the caller's templates.
@@ -336,7 +292,7 @@ func (e *Emulator) listMembercardUserCards(r *request) answer {
 	var matched []*Membership
 	for _, m := range s.userMembers[openID] {
 		card := s.cards[m.CardID]
-		if card == nil || card.Family != MembercardFamily || card.MchID != r.mchID || (appID != "" && card.AppID != appID) {
+		if !card.in(MembercardFamily) || card.MchID != r.mchID || (appID != "" && card.AppID != appID) {
 			continue
 		}
 		matched = append(matched, m)
@@ -345,12 +301,8 @@ func (e *Emulator) listMembercardUserCards(r *request) answer {
 }
 
 func (e *Emulator) invalidateMembercardUserCard(r *request) answer {
-	m, bad := e.membercardUserCard(r)
-	if bad != nil {
-		return *bad
-	}
-	e.state.mu.Lock()
-	defer e.state.mu.Unlock()
-	m.State = "UNAVAILABLE"
-	return noContent()
+	return owned(e, r, (*state).membercardUserCard, func(m *Membership) answer {
+		m.State = "UNAVAILABLE"
+		return noContent()
+	})
 }
