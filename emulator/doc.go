@@ -7,7 +7,9 @@
 //		emulator.WithPublicKey("PUB_KEY_ID_0114232134912410000000000000", platformKey),
 //		emulator.WithAPIv3Key(apiV3Key),
 //	)
-//	http.ListenAndServe("127.0.0.1:8080", e)
+//	srv := e.HTTPServer() // every read bounded, see Limits
+//	srv.Addr = "127.0.0.1:8080"
+//	log.Fatal(srv.ListenAndServe())
 //
 // Most users start it through wxpaytest.NewServer (Go tests) or
 // `wxpay emulator --dir DIR` (any language; see OpenSandbox).
@@ -17,7 +19,8 @@
 // In this order; the first failure answers:
 //
 //  1. Accept and User-Agent present, Accept allowing JSON: else 400 INVALID_REQUEST.
-//  2. The body, read through http.MaxBytesReader: too large is 400 INVALID_REQUEST.
+//  2. The body, read through http.MaxBytesReader: too large is 400
+//     INVALID_REQUEST, too slow 408 INVALID_REQUEST (see Limits).
 //  3. Authorization: a malformed header is 400 INVALID_REQUEST; an unknown mchid,
 //     a serial not registered for it, a timestamp outside the window, a signature
 //     that does not verify over the raw method, request target (never
@@ -40,6 +43,24 @@
 //     obvious lifecycles (card templates, user cards, imports, callback URL);
 //     every other operation gets an answer synthesised from the spec's
 //     response fields, echoing request values where names match.
+//
+// # Limits
+//
+// A client cannot hold a connection by sending slowly or not at all, as with
+// a real front end:
+//
+//   - request line and headers: within the read timeout (WithReadTimeout,
+//     default 5 s) and MaxHeaderBytes (32 KiB), else the connection is closed
+//     without an answer (431 when too large), as nginx does;
+//   - body: within the read timeout again, counted from when the headers are
+//     in, else 408 INVALID_REQUEST and the connection is closed; at most
+//     WithMaxBodyBytes (default 1 MiB), else 400 INVALID_REQUEST;
+//   - a kept-alive connection is closed after the idle timeout
+//     (WithIdleTimeout, default 60 s; the real service advertises 8 s).
+//
+// The body bound belongs to ServeHTTP and holds under any server that
+// supports http.ResponseController deadlines; the others are the http.Server's,
+// so serve the emulator with HTTPServer (or copy its fields).
 //
 // # Signatures
 //

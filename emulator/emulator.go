@@ -26,7 +26,10 @@ type Emulator struct {
 	now       func() time.Time
 	window    time.Duration
 	maxBody   int64
-	logger    *slog.Logger
+	// readTimeout bounds the headers and the body, each; idleTimeout a
+	// kept-alive connection between requests (server.go).
+	readTimeout, idleTimeout time.Duration
+	logger                   *slog.Logger
 
 	rndMu sync.Mutex
 	rnd   *rand.Rand
@@ -138,6 +141,33 @@ func WithMaxBodyBytes(n int64) Option {
 	}
 }
 
+// WithReadTimeout sets how long a client may take to send the request line
+// and headers (HTTPServer), and again the body (ServeHTTP): default
+// DefaultReadTimeout. A body not in by then is answered 408 and the
+// connection closed.
+func WithReadTimeout(d time.Duration) Option {
+	return func(e *Emulator) error {
+		if d <= 0 {
+			return errors.New("emulator: the read timeout must be positive")
+		}
+		e.readTimeout = d
+		return nil
+	}
+}
+
+// WithIdleTimeout sets how long HTTPServer keeps an idle kept-alive
+// connection open for the next request: default DefaultIdleTimeout. The real
+// service advertises Keep-Alive: timeout=8; 8*time.Second reproduces it.
+func WithIdleTimeout(d time.Duration) Option {
+	return func(e *Emulator) error {
+		if d <= 0 {
+			return errors.New("emulator: the idle timeout must be positive")
+		}
+		e.idleTimeout = d
+		return nil
+	}
+}
+
 // WithLogger logs one line per request (never Authorization, keys or plaintext).
 func WithLogger(l *slog.Logger) Option {
 	return func(e *Emulator) error { e.logger = l; return nil }
@@ -147,10 +177,12 @@ func WithLogger(l *slog.Logger) Option {
 // (WithPublicKey and/or WithCertificate).
 func New(opts ...Option) (*Emulator, error) {
 	e := &Emulator{
-		merchants: map[string]*merchant{},
-		now:       time.Now,
-		window:    5 * time.Minute,
-		maxBody:   1 << 20,
+		merchants:   map[string]*merchant{},
+		now:         time.Now,
+		window:      5 * time.Minute,
+		maxBody:     1 << 20,
+		readTimeout: DefaultReadTimeout,
+		idleTimeout: DefaultIdleTimeout,
 	}
 	for _, o := range opts {
 		if err := o(e); err != nil {

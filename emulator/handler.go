@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"crypto/rsa"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -47,6 +44,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Language", "zh-CN")
 
+	e.boundReads(w)
 	status := e.serve(w, r, reqID)
 	if e.logger != nil {
 		e.logger.Info("emulator", "method", r.Method, "path", r.URL.Path, "status", status, "request_id", reqID, "duration", time.Since(start))
@@ -63,14 +61,9 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, reqID string) i
 	if !acceptsJSON(r.Header.Get("Accept")) {
 		return e.write(w, nil, invalidRequest("Http头Accept不支持，请使用application/json"))
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, e.maxBody)
-	raw, err := io.ReadAll(r.Body)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return e.write(w, nil, invalidRequest(fmt.Sprintf("请求体过大，不能超过%d字节", e.maxBody)))
-		}
-		return e.write(w, nil, invalidRequest("请求体读取失败"))
+	raw, refused := e.readBody(w, r)
+	if refused != nil {
+		return e.write(w, nil, *refused)
 	}
 	mchID, pub, fail := e.authenticate(r, raw)
 	if fail != nil {

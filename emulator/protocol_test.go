@@ -189,6 +189,8 @@ func TestNewValidatesConfiguration(t *testing.T) {
 		"cert with another key": {emulator.WithCertificate(k.PlatformCert, k.Other)},
 		"merchant serial clash": {emulator.WithMerchant("1", wxpaytest.PublicKeyID, &k.Merchant.PublicKey), emulator.WithPublicKey(wxpaytest.PublicKeyID, k.Platform)},
 		"zero window":           {emulator.WithMerchant("1", "AB", &k.Merchant.PublicKey), emulator.WithPublicKey(wxpaytest.PublicKeyID, k.Platform), emulator.WithTimestampWindow(0)},
+		"zero read timeout":     {emulator.WithMerchant("1", "AB", &k.Merchant.PublicKey), emulator.WithPublicKey(wxpaytest.PublicKeyID, k.Platform), emulator.WithReadTimeout(0)},
+		"negative idle timeout": {emulator.WithMerchant("1", "AB", &k.Merchant.PublicKey), emulator.WithPublicKey(wxpaytest.PublicKeyID, k.Platform), emulator.WithIdleTimeout(-time.Second)},
 	} {
 		if _, err := emulator.New(opts...); err == nil {
 			t.Errorf("%s: accepted", name)
