@@ -1,79 +1,3 @@
-// Package emulator is a local WeChat Pay APIv3 server for tests, demos and
-// development: an http.Handler that behaves like the real service for the
-// brand card-member, membercard-open and payroll-card families.
-//
-//	e, err := emulator.New(
-//		emulator.WithMerchant(mchID, merchantSerial, &merchantKey.PublicKey),
-//		emulator.WithPublicKey("PUB_KEY_ID_0114232134912410000000000000", platformKey),
-//		emulator.WithAPIv3Key(apiV3Key),
-//	)
-//	http.ListenAndServe("127.0.0.1:8080", e)
-//
-// Most users start it through wxpaytest.NewServer (Go tests) or
-// `wxpay emulator --dir DIR` (any language; see OpenSandbox).
-//
-// # What a request goes through
-//
-// In this order; the first failure answers:
-//
-//  1. Accept and User-Agent present, Accept allowing JSON: else 400 INVALID_REQUEST.
-//  2. The body, read through http.MaxBytesReader: too large is 400 INVALID_REQUEST.
-//  3. Authorization: a malformed header is 400 INVALID_REQUEST; an unknown mchid,
-//     a serial not registered for it, a timestamp outside the window, a signature
-//     that does not verify over the raw method, request target (never
-//     re-encoded) and body bytes, or a nonce the merchant already used within
-//     the window is 401 SIGN_ERROR, each with its own message (and, for a bad
-//     signature, the sign_information diagnostic the real service returns).
-//  4. Routing by the api/ spec: 404 RESOURCE_NOT_EXISTS for an unknown path,
-//     405 INVALID_REQUEST for a known path with another method.
-//  5. Faults set with SetFault that refuse the call (latency, drop, 500, 429):
-//     before anything is parsed or changed, so a refused call has no effect.
-//  6. Content-Type application/json for bodies, well-formed JSON (400
-//     PARAM_ERROR otherwise), Wechatpay-Serial naming a key of the emulator when
-//     fields are encrypted, then the spec's rules on path parameters, query and
-//     body: required, JSON type, max_length in characters, enum, pattern,
-//     nested objects and arrays, ciphertext that decrypts. A violation is 400
-//     PARAM_ERROR with detail {field, value, issue, location}, field being a
-//     JSON Pointer into the body or a parameter name. Unknown fields pass, as
-//     the protocol requires.
-//  7. The operation: real behaviour and state for the core operations and the
-//     obvious lifecycles (card templates, user cards, imports, callback URL);
-//     every other operation gets an answer synthesised from the spec's
-//     response fields, echoing request values where names match.
-//
-// # Signatures
-//
-// Every answer after a successful authentication is signed, errors included:
-// the real service's practice for non-401 errors is not documented (protocol
-// notes §15), signing them is harmless and clients verify only 2xx answers.
-// Answers before authentication (steps 1–3) carry no Wechatpay-* headers, as
-// the observed 401 SIGN_ERROR does not. The key follows protocol §5: the WeChat
-// Pay public key in public-key mode, the newest platform certificate in
-// certificate mode, and with both (the transition) the public key only when
-// the request's Wechatpay-Serial names it.
-//
-// # Determinism
-//
-// Every random choice (request IDs, nonces, tokens, codes, fault decisions)
-// comes from one math/rand/v2 source seeded by WithSeed, and every time from
-// WithClock, so a sequence of calls gets the same answers run after run.
-// Signatures (RSASSA-PKCS1-v1_5) are deterministic too; only the RSAES-OAEP
-// ciphertexts of personal data returned to merchants use crypto/rand.
-//
-// # Sandbox files
-//
-// OpenSandbox keeps a complete key set in a directory so that an SDK in any
-// language can call the emulator:
-//
-//	apiclient_key.pem  merchant API private key, PKCS#8 PEM            (0600)
-//	merchant.json      {"mchid", "serial", "public_key_id"}
-//	pub_key.pem        WeChat Pay public key, SPKI PEM, for verifying
-//	                   answers and encrypting fields; its ID is public_key_id
-//	apiv3.key          the 32-character APIv3 key                       (0600)
-//	emulator_key.pem   the emulator's own private key, never for clients (0600)
-//	wxpay.json         a configuration for the wxpay CLI (Sandbox.WriteConfig)
-//
-// Existing files are reused, so keys survive restarts.
 package emulator
 
 import (
@@ -102,7 +26,10 @@ type Emulator struct {
 	now       func() time.Time
 	window    time.Duration
 	maxBody   int64
-	logger    *slog.Logger
+	// readTimeout bounds the headers and the body, each; idleTimeout a
+	// kept-alive connection between requests (server.go).
+	readTimeout, idleTimeout time.Duration
+	logger                   *slog.Logger
 
 	rndMu sync.Mutex
 	rnd   *rand.Rand
@@ -214,6 +141,33 @@ func WithMaxBodyBytes(n int64) Option {
 	}
 }
 
+// WithReadTimeout sets how long a client may take to send the request line
+// and headers (HTTPServer), and again the body (ServeHTTP): default
+// DefaultReadTimeout. A body not in by then is answered 408 and the
+// connection closed.
+func WithReadTimeout(d time.Duration) Option {
+	return func(e *Emulator) error {
+		if d <= 0 {
+			return errors.New("emulator: the read timeout must be positive")
+		}
+		e.readTimeout = d
+		return nil
+	}
+}
+
+// WithIdleTimeout sets how long HTTPServer keeps an idle kept-alive
+// connection open for the next request: default DefaultIdleTimeout. The real
+// service advertises Keep-Alive: timeout=8; 8*time.Second reproduces it.
+func WithIdleTimeout(d time.Duration) Option {
+	return func(e *Emulator) error {
+		if d <= 0 {
+			return errors.New("emulator: the idle timeout must be positive")
+		}
+		e.idleTimeout = d
+		return nil
+	}
+}
+
 // WithLogger logs one line per request (never Authorization, keys or plaintext).
 func WithLogger(l *slog.Logger) Option {
 	return func(e *Emulator) error { e.logger = l; return nil }
@@ -223,10 +177,12 @@ func WithLogger(l *slog.Logger) Option {
 // (WithPublicKey and/or WithCertificate).
 func New(opts ...Option) (*Emulator, error) {
 	e := &Emulator{
-		merchants: map[string]*merchant{},
-		now:       time.Now,
-		window:    5 * time.Minute,
-		maxBody:   1 << 20,
+		merchants:   map[string]*merchant{},
+		now:         time.Now,
+		window:      5 * time.Minute,
+		maxBody:     1 << 20,
+		readTimeout: DefaultReadTimeout,
+		idleTimeout: DefaultIdleTimeout,
 	}
 	for _, o := range opts {
 		if err := o(e); err != nil {

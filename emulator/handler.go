@@ -2,22 +2,13 @@ package emulator
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/wxpaykit/wxpay/internal/apispec"
 	"github.com/wxpaykit/wxpay/internal/wire"
@@ -39,38 +30,8 @@ type request struct {
 	r           *http.Request
 }
 
-// answer is what a handler returns.
-type answer struct {
-	status int
-	body   any // marshalled to JSON; nil for no body
-}
-
-func ok(body any) answer { return answer{status: http.StatusOK, body: body} }
-
-func noContent() answer { return answer{status: http.StatusNoContent} }
-
-// apiError is an error answer in the documented shape.
-func apiError(status int, code, message string, detail map[string]any) answer {
-	b := map[string]any{"code": code, "message": message}
-	if detail != nil {
-		b["detail"] = detail
-	}
-	return answer{status: status, body: b}
-}
-
-func paramError(location, field, value, issue string) answer {
-	return fieldError("参数错误", location, field, value, issue)
-}
-
-// fieldError is a 400 PARAM_ERROR about one field, with a specific message.
-func fieldError(message, location, field, value, issue string) answer {
-	return apiError(http.StatusBadRequest, "PARAM_ERROR", message, map[string]any{
-		"field": field, "value": value, "issue": issue, "location": location})
-}
-
-func invalidRequest(message string) answer {
-	return apiError(http.StatusBadRequest, "INVALID_REQUEST", message, nil)
-}
+// family is the product family of the request's operation.
+func (r *request) family() Family { return Family(r.op.Family) }
 
 // ServeHTTP implements http.Handler.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -83,6 +44,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Language", "zh-CN")
 
+	e.boundReads(w)
 	status := e.serve(w, r, reqID)
 	if e.logger != nil {
 		e.logger.Info("emulator", "method", r.Method, "path", r.URL.Path, "status", status, "request_id", reqID, "duration", time.Since(start))
@@ -99,14 +61,9 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, reqID string) i
 	if !acceptsJSON(r.Header.Get("Accept")) {
 		return e.write(w, nil, invalidRequest("Http头Accept不支持，请使用application/json"))
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, e.maxBody)
-	raw, err := io.ReadAll(r.Body)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return e.write(w, nil, invalidRequest(fmt.Sprintf("请求体过大，不能超过%d字节", e.maxBody)))
-		}
-		return e.write(w, nil, invalidRequest("请求体读取失败"))
+	raw, refused := e.readBody(w, r)
+	if refused != nil {
+		return e.write(w, nil, *refused)
 	}
 	mchID, pub, fail := e.authenticate(r, raw)
 	if fail != nil {
@@ -200,115 +157,6 @@ func (e *Emulator) parse(req *request) (answer, bool) {
 		return an, true
 	}
 	return answer{}, false
-}
-
-// write marshals and (when req is authenticated) signs an answer.
-func (e *Emulator) write(w http.ResponseWriter, req *request, an answer) int {
-	return e.writeFault(w, req, an, nil)
-}
-
-func (e *Emulator) writeFault(w http.ResponseWriter, req *request, an answer, fault *Fault) int {
-	var body []byte
-	if an.body != nil {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(an.body); err != nil {
-			an = apiError(http.StatusInternalServerError, "SYSTEM_ERROR", "系统异常，请稍后重试", nil)
-			buf.Reset()
-			_ = enc.Encode(an.body)
-		}
-		body = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	}
-	h := w.Header()
-	if body != nil {
-		h.Set("Content-Type", "application/json; charset=utf-8")
-	}
-	if req != nil {
-		serial, key := e.signingKey(req.serial)
-		at := e.now()
-		if fault != nil && fault.SkewSignature != 0 {
-			at = at.Add(fault.SkewSignature)
-		}
-		sig := e.sign(key, at, body)
-		h.Set(wire.HeaderTimestamp, strconv.FormatInt(at.Unix(), 10))
-		h.Set(wire.HeaderNonce, sig.nonce)
-		h.Set(wire.HeaderSignature, sig.value)
-		h.Set(wire.HeaderSerial, serial)
-		h.Set(wire.HeaderSignatureType, wire.Scheme)
-		if fault != nil && fault.TamperRate > 0 && e.float() < fault.TamperRate {
-			h.Set(wire.HeaderSignature, tamper(sig.value))
-		}
-	}
-	w.WriteHeader(an.status)
-	_, _ = w.Write(body)
-	return an.status
-}
-
-type signature struct{ nonce, value string }
-
-func (e *Emulator) sign(key *rsa.PrivateKey, at time.Time, body []byte) signature {
-	nonce := e.hexNonce()
-	d := sha256.Sum256(wire.AppendResponseMessage(nil, strconv.FormatInt(at.Unix(), 10), nonce, body))
-	sig, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, d[:])
-	if err != nil {
-		// Only a broken key gets here; the caller's verification will report it.
-		return signature{nonce: nonce, value: ""}
-	}
-	return signature{nonce: nonce, value: base64.StdEncoding.EncodeToString(sig)}
-}
-
-// tamper changes one byte of the signature while keeping it valid Base64.
-func tamper(sig string) string {
-	if sig == "" {
-		return "AAAA"
-	}
-	b := []byte(sig)
-	if b[0] == 'A' {
-		b[0] = 'B'
-	} else {
-		b[0] = 'A'
-	}
-	return string(b)
-}
-
-func (e *Emulator) hexNonce() string {
-	var b [16]byte
-	e.rndMu.Lock()
-	for i := 0; i < len(b); i += 8 {
-		v := e.rnd.Uint64()
-		for j := 0; j < 8; j++ {
-			b[i+j] = byte(v >> (8 * j))
-		}
-	}
-	e.rndMu.Unlock()
-	return hex.EncodeToString(b[:])
-}
-
-// requestID looks like the real ones: 08DBF3A5B9061050120817028BCA901-8E0CC0EDF.
-func (e *Emulator) requestID() string {
-	return e.randString(31, "0123456789ABCDEF") + "-" + e.randString(9, "0123456789ABCDEF")
-}
-
-// clip shortens a client-supplied value echoed in an error to at most n bytes,
-// marking the cut with "…".
-func clip(s string, n int) string {
-	if len(s) > n {
-		return cut(s, n) + "…"
-	}
-	return s
-}
-
-// cut keeps at most n bytes of s, cut at a character boundary so that a value
-// echoed in an answer stays valid UTF-8.
-func cut[T ~string | ~[]byte](s T, n int) T {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 func dropConnection(w http.ResponseWriter) {

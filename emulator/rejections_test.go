@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -79,114 +78,6 @@ func TestExactReplayIsRejected(t *testing.T) {
 		t.Errorf("replay after 6 min: %d %v", resp.StatusCode, body)
 	}
 	stillServes(t, srv)
-}
-
-// Every 401 SIGN_ERROR: no Wechatpay-* header, a Request-ID in the real shape,
-// a JSON body naming the failing part of the Authorization, and for a signature
-// mismatch the sign_information diagnostic with the real message length.
-func TestSignErrorAnswers(t *testing.T) {
-	t.Parallel()
-	srv := wxpaytest.NewServer()
-	t.Cleanup(srv.Close)
-	long := `{"activate_type":"AUTO_ACTIVATE","outer_str":"` + strings.Repeat("z", 900) + `"}`
-	tests := []struct {
-		name  string
-		req   rawRequest
-		field string // detail.field
-		msg   string
-	}{
-		{"wrong key", rawRequest{method: "POST", target: permissionPath, body: permissionBody, key: testkeys.Shared().Other}, "signature", "错误的签名，验签失败"},
-		{"body changed after signing", rawRequest{method: "POST", target: permissionPath, body: permissionBody, alterBody: `{"activate_type":"JUMP_ACTIVATE"}`}, "signature", "错误的签名，验签失败"},
-		// Longer than the 512-byte diagnostic: the length is still the real one.
-		{"long body changed after signing", rawRequest{method: "POST", target: permissionPath, body: long, alterBody: long + " "}, "signature", "错误的签名，验签失败"},
-		{"signature not Base64", rawRequest{method: "POST", target: permissionPath, body: permissionBody,
-			auth: `WECHATPAY2-SHA256-RSA2048 mchid="1900000001",nonce_str="N0000000000000000000000000000001",signature="!!!",timestamp="` +
-				unix(wxpaytest.Start) + `",serial_no="` + wxpaytest.MerchantSerial + `"`}, "signature", "错误的签名，验签失败"},
-		{"unknown mchid", rawRequest{method: "POST", target: permissionPath, body: permissionBody, mchID: "1999999999"}, "mchid", "商户号mchid不存在或未开通APIv3"},
-		{"unknown serial", rawRequest{method: "POST", target: permissionPath, body: permissionBody, serial: "0123456789ABCDEF0123456789ABCDEF01234567"}, "serial_no", "商户API证书序列号serial_no不存在或已失效"},
-		{"timestamp 301 s old", rawRequest{method: "POST", target: permissionPath, body: permissionBody, at: wxpaytest.Start.Add(-301 * time.Second)}, "timestamp", "请求的时间戳timestamp与服务器时间相差过大，请检查服务器时间"},
-		{"timestamp 301 s ahead", rawRequest{method: "POST", target: permissionPath, body: permissionBody, at: wxpaytest.Start.Add(301 * time.Second)}, "timestamp", "请求的时间戳timestamp与服务器时间相差过大，请检查服务器时间"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			req, signed := tt.req.build(t, srv)
-			resp, _, body := send(t, srv, req)
-			if resp.StatusCode != 401 || body["code"] != "SIGN_ERROR" || body["message"] != tt.msg {
-				t.Fatalf("got %d %v, want 401 SIGN_ERROR %s", resp.StatusCode, body, tt.msg)
-			}
-			noWechatpayHeaders(t, resp.Header)
-			if id := resp.Header.Get("Request-ID"); !requestIDShape.MatchString(id) {
-				t.Errorf("Request-ID %q", id)
-			}
-			if ct := resp.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
-				t.Errorf("Content-Type %q", ct)
-			}
-			detail, _ := body["detail"].(map[string]any)
-			if detail["field"] != tt.field || detail["location"] != "authorization" {
-				t.Errorf("detail %v, want field %s in authorization", detail, tt.field)
-			}
-			if tt.field != "signature" || tt.req.auth != "" {
-				return
-			}
-			// The server hashed what it received: the signed message with the sent body.
-			want := string(signed)
-			if tt.req.alterBody != "" {
-				want = strings.TrimSuffix(want, tt.req.body+"\n") + tt.req.alterBody + "\n"
-			}
-			info, _ := detail["sign_information"].(map[string]any)
-			if n, _ := info["sign_message_length"].(float64); int(n) != len(want) {
-				t.Errorf("sign_message_length %v, want %d", info["sign_message_length"], len(want))
-			}
-			if info["method"] != "POST" || info["url"] != permissionPath {
-				t.Errorf("sign_information %v", info)
-			}
-			truncated, _ := info["truncated_sign_message"].(string)
-			if !strings.HasPrefix(want, truncated) || len(truncated) != min(len(want), 512) {
-				t.Errorf("truncated_sign_message (%d bytes) is not the first %d bytes of the message", len(truncated), min(len(want), 512))
-			}
-			stillServes(t, srv)
-		})
-	}
-}
-
-func unix(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
-
-// Everything refused before authentication is 400 INVALID_REQUEST without
-// Wechatpay-* headers; the emulator keeps serving after each.
-func TestRejectedBeforeAuthentication(t *testing.T) {
-	t.Parallel()
-	srv := wxpaytest.NewServer(wxpaytest.WithEmulatorOptions(emulator.WithMaxBodyBytes(1024)))
-	t.Cleanup(srv.Close)
-	good := rawRequest{method: "POST", target: permissionPath, body: permissionBody}
-	authFormat := "Http头Authorization值格式错误，请参考《微信支付商户REST API签名规则》"
-	malformed := func(auth string) rawRequest { r := good; r.auth = auth; return r }
-	withHeader := func(k, v string) rawRequest { r := good; r.header = map[string]string{k: v}; return r }
-	tests := []struct {
-		name string
-		req  rawRequest
-		msg  string
-	}{
-		{"missing Accept", withHeader("Accept", ""), "Http头缺少Accept或User-Agent"},
-		{"missing User-Agent", withHeader("User-Agent", ""), "Http头缺少Accept或User-Agent"},
-		{"oversized body", rawRequest{method: "POST", target: permissionPath, body: `{"outer_str":"` + strings.Repeat("a", 2000) + `"}`}, "请求体过大，不能超过1024字节"},
-		{"no Authorization", withHeader("Authorization", ""), authFormat},
-		{"another scheme", malformed(`Bearer abc`), authFormat},
-		{"unquoted values", malformed(`WECHATPAY2-SHA256-RSA2048 mchid=1900000001,nonce_str=n,signature=s,timestamp=1,serial_no=S`), authFormat},
-		{"a key missing", malformed(`WECHATPAY2-SHA256-RSA2048 mchid="1900000001",nonce_str="n",signature="s",timestamp="1"`), authFormat},
-		{"a key twice", malformed(`WECHATPAY2-SHA256-RSA2048 mchid="1",mchid="1",nonce_str="n",signature="s",timestamp="1",serial_no="S"`), authFormat},
-		{"timestamp not a number", malformed(`WECHATPAY2-SHA256-RSA2048 mchid="1",nonce_str="n",signature="s",timestamp="soon",serial_no="S"`), authFormat},
-		{"spaces between pairs", malformed(`WECHATPAY2-SHA256-RSA2048 mchid="1", nonce_str="n", signature="s", timestamp="1", serial_no="S"`), authFormat},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			resp, body := tt.req.do(t, srv)
-			if resp.StatusCode != 400 || body["code"] != "INVALID_REQUEST" || body["message"] != tt.msg {
-				t.Fatalf("got %d %v, want 400 INVALID_REQUEST %s", resp.StatusCode, body, tt.msg)
-			}
-			noWechatpayHeaders(t, resp.Header)
-			stillServes(t, srv)
-		})
-	}
 }
 
 // The window is ±300 s around the emulator's clock, checked through the real
@@ -274,37 +165,156 @@ func TestAcceptsWhatSDKsSend(t *testing.T) {
 	})
 }
 
-// After authentication every answer is signed, errors included, and verifies.
-func TestErrorsAfterAuthenticationAreSigned(t *testing.T) {
+// TestRejections: every request the emulator refuses, one row each. Every
+// answer has the status, code and exact message of its row, a Request-ID in
+// the real shape and a JSON body as application/json; charset=utf-8. Refused
+// before authentication (headers, body size, Authorization), it carries no
+// Wechatpay-* header, as the observed 401 has none (protocol §4.4); after,
+// it is signed and the signature verifies. Only a SIGN_ERROR or a validation
+// failure has a detail, naming the failing part; a signature mismatch adds
+// the sign_information diagnostic over the message the server hashed. The
+// emulator keeps serving after each.
+func TestRejections(t *testing.T) {
 	t.Parallel()
-	srv := wxpaytest.NewServer()
+	srv := wxpaytest.NewServer(wxpaytest.WithEmulatorOptions(emulator.WithMaxBodyBytes(1024)))
 	t.Cleanup(srv.Close)
 	srv.Emulator.SetFault("GetMembercardCallback", emulator.Fault{ErrorRate: 1})
 	v := srv.Verifier()
+
+	good := rawRequest{method: "POST", target: permissionPath, body: permissionBody}
+	with := func(change func(r *rawRequest)) rawRequest { r := good; change(&r); return r }
+	withHeader := func(k, v string) rawRequest { return with(func(r *rawRequest) { r.header = map[string]string{k: v} }) }
+	withAuth := func(auth string) rawRequest { return with(func(r *rawRequest) { r.auth = auth }) }
+	replayed := with(func(r *rawRequest) { r.nonce = "REPLAYEDNONCE0000000000000000001" })
+	if resp, body := replayed.do(t, srv); resp.StatusCode != 200 {
+		t.Fatalf("first use of the nonce: %d %v", resp.StatusCode, body)
+	}
+	long := `{"activate_type":"AUTO_ACTIVATE","outer_str":"` + strings.Repeat("z", 900) + `"}`
+	const (
+		missingHeader = "Http头缺少Accept或User-Agent"
+		authFormat    = "Http头Authorization值格式错误，请参考《微信支付商户REST API签名规则》"
+		badSignature  = "错误的签名，验签失败"
+		badTimestamp  = "请求的时间戳timestamp与服务器时间相差过大，请检查服务器时间"
+		badSerial     = "商户API证书序列号serial_no不存在或已失效"
+	)
+	type detail struct{ field, location string } // zero: the answer has no detail
 	tests := []struct {
 		name   string
 		req    rawRequest
 		status int
 		code   string
+		msg    string
+		signed bool // refused after authentication
+		detail detail
 	}{
-		{"unknown URL", rawRequest{method: "GET", target: "/v3/marketing/nothing"}, 404, "RESOURCE_NOT_EXISTS"},
-		{"wrong method", rawRequest{method: "DELETE", target: permissionPath}, 405, "INVALID_REQUEST"},
-		{"validation", rawRequest{method: "POST", target: permissionPath, body: `{"activate_type":"NEVER"}`}, 400, "PARAM_ERROR"},
-		{"malformed JSON", rawRequest{method: "POST", target: permissionPath, body: `{"activate_type":`}, 400, "PARAM_ERROR"},
-		{"wrong Content-Type", rawRequest{method: "POST", target: permissionPath, body: permissionBody, header: map[string]string{"Content-Type": "text/plain"}}, 400, "INVALID_REQUEST"},
-		{"business rule", rawRequest{method: "POST", target: "/v3/marketing/membercard-open/cards/pbLatNoSuchCard/permission-tokens", body: permissionBody}, 400, "INVALID_REQUEST"},
-		{"injected fault", rawRequest{method: "GET", target: "/v3/marketing/membercard-open/callback"}, 500, "SYSTEM_ERROR"},
+		// Refused before authentication.
+		{"missing Accept", withHeader("Accept", ""), 400, "INVALID_REQUEST", missingHeader, false, detail{}},
+		{"missing User-Agent", withHeader("User-Agent", ""), 400, "INVALID_REQUEST", missingHeader, false, detail{}},
+		{"Accept without JSON", withHeader("Accept", "text/html"), 400, "INVALID_REQUEST", "Http头Accept不支持，请使用application/json", false, detail{}},
+		{"oversized body", with(func(r *rawRequest) { r.body = `{"outer_str":"` + strings.Repeat("a", 2000) + `"}` }),
+			400, "INVALID_REQUEST", "请求体过大，不能超过1024字节", false, detail{}},
+		{"no Authorization", withHeader("Authorization", ""), 400, "INVALID_REQUEST", authFormat, false, detail{}},
+		{"another scheme", withAuth(`Bearer abc`), 400, "INVALID_REQUEST", authFormat, false, detail{}},
+		{"one unquoted pair", withAuth(`WECHATPAY2-SHA256-RSA2048 mchid=1`), 400, "INVALID_REQUEST", authFormat, false, detail{}},
+		{"unquoted values", withAuth(`WECHATPAY2-SHA256-RSA2048 mchid=1900000001,nonce_str=n,signature=s,timestamp=1,serial_no=S`),
+			400, "INVALID_REQUEST", authFormat, false, detail{}},
+		{"a key missing", withAuth(`WECHATPAY2-SHA256-RSA2048 mchid="1900000001",nonce_str="n",signature="s",timestamp="1"`),
+			400, "INVALID_REQUEST", authFormat, false, detail{}},
+		{"a key twice", withAuth(`WECHATPAY2-SHA256-RSA2048 mchid="1",mchid="1",nonce_str="n",signature="s",timestamp="1",serial_no="S"`),
+			400, "INVALID_REQUEST", authFormat, false, detail{}},
+		{"timestamp not a number", withAuth(`WECHATPAY2-SHA256-RSA2048 mchid="1",nonce_str="n",signature="s",timestamp="soon",serial_no="S"`),
+			400, "INVALID_REQUEST", authFormat, false, detail{}},
+		{"spaces between pairs", withAuth(`WECHATPAY2-SHA256-RSA2048 mchid="1", nonce_str="n", signature="s", timestamp="1", serial_no="S"`),
+			400, "INVALID_REQUEST", authFormat, false, detail{}},
+		{"unknown mchid", with(func(r *rawRequest) { r.mchID = "1999999999" }),
+			401, "SIGN_ERROR", "商户号mchid不存在或未开通APIv3", false, detail{"mchid", "authorization"}},
+		{"unknown serial", with(func(r *rawRequest) { r.serial = "0123456789ABCDEF0123456789ABCDEF01234567" }),
+			401, "SIGN_ERROR", badSerial, false, detail{"serial_no", "authorization"}},
+		{"serial too short to be one", with(func(r *rawRequest) { r.serial = "ABCDEF" }),
+			401, "SIGN_ERROR", badSerial, false, detail{"serial_no", "authorization"}},
+		{"timestamp 301 s old", with(func(r *rawRequest) { r.at = wxpaytest.Start.Add(-301 * time.Second) }),
+			401, "SIGN_ERROR", badTimestamp, false, detail{"timestamp", "authorization"}},
+		{"timestamp 301 s ahead", with(func(r *rawRequest) { r.at = wxpaytest.Start.Add(301 * time.Second) }),
+			401, "SIGN_ERROR", badTimestamp, false, detail{"timestamp", "authorization"}},
+		{"wrong key", with(func(r *rawRequest) { r.key = testkeys.Shared().Other }),
+			401, "SIGN_ERROR", badSignature, false, detail{"signature", "authorization"}},
+		{"body changed after signing", with(func(r *rawRequest) { r.alterBody = `{"activate_type":"JUMP_ACTIVATE"}` }),
+			401, "SIGN_ERROR", badSignature, false, detail{"signature", "authorization"}},
+		// Longer than the 512-byte diagnostic: the length is still the real one.
+		{"long body changed after signing", with(func(r *rawRequest) { r.body, r.alterBody = long, long+" " }),
+			401, "SIGN_ERROR", badSignature, false, detail{"signature", "authorization"}},
+		{"signature not Base64", with(func(r *rawRequest) { r.signature = "!!!" }),
+			401, "SIGN_ERROR", badSignature, false, detail{"signature", "authorization"}},
+		{"replayed nonce", replayed, 401, "SIGN_ERROR", "随机串nonce_str重复使用，请勿重放请求", false, detail{"nonce_str", "authorization"}},
+		// Refused after authentication.
+		{"unknown path", rawRequest{method: "GET", target: "/v3/nothing/here"}, 404, "RESOURCE_NOT_EXISTS", "请求的URL不存在", true, detail{}},
+		{"unknown path under a known prefix", rawRequest{method: "GET", target: "/v3/marketing/nothing"},
+			404, "RESOURCE_NOT_EXISTS", "请求的URL不存在", true, detail{}},
+		{"wrong method GET", rawRequest{method: "GET", target: permissionPath}, 405, "INVALID_REQUEST", "请求方法不被支持: GET", true, detail{}},
+		{"wrong method DELETE", rawRequest{method: "DELETE", target: permissionPath}, 405, "INVALID_REQUEST", "请求方法不被支持: DELETE", true, detail{}},
+		{"wrong Content-Type", withHeader("Content-Type", "text/plain"), 400, "INVALID_REQUEST", "Content-Type必须为application/json", true, detail{}},
+		{"malformed JSON", with(func(r *rawRequest) { r.body = `{"activate_type":` }),
+			400, "PARAM_ERROR", "请求体不是合法的JSON: unexpected EOF", true, detail{}},
+		{"a JSON array", with(func(r *rawRequest) { r.body = `[1]` }), 400, "PARAM_ERROR", "请求体必须是JSON对象", true, detail{}},
+		{"validation", with(func(r *rawRequest) { r.body = `{"activate_type":"NEVER"}` }),
+			400, "PARAM_ERROR", "参数错误", true, detail{"/activate_type", "body"}},
+		{"business rule", with(func(r *rawRequest) {
+			r.target = "/v3/marketing/membercard-open/cards/pbLatNoSuchCard/permission-tokens"
+		}), 400, "INVALID_REQUEST", "会员卡ID无效", true, detail{}},
+		{"injected fault", rawRequest{method: "GET", target: "/v3/marketing/membercard-open/callback"},
+			500, "SYSTEM_ERROR", "系统异常，请稍后重试", true, detail{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, _ := tt.req.build(t, srv)
+			req, signed := tt.req.build(t, srv)
 			resp, raw, body := send(t, srv, req)
-			if resp.StatusCode != tt.status || body["code"] != tt.code {
-				t.Fatalf("got %d %v, want %d %s", resp.StatusCode, body, tt.status, tt.code)
+			if resp.StatusCode != tt.status || body["code"] != tt.code || body["message"] != tt.msg {
+				t.Fatalf("got %d %v, want %d %s %q", resp.StatusCode, body, tt.status, tt.code, tt.msg)
 			}
-			if err := v.Verify(resp.Header, raw); err != nil {
-				t.Errorf("error answer does not verify: %v", err)
+			if id := resp.Header.Get("Request-ID"); !requestIDShape.MatchString(id) {
+				t.Errorf("Request-ID %q", id)
 			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if tt.signed {
+				if err := v.Verify(resp.Header, raw); err != nil {
+					t.Errorf("answer after authentication does not verify: %v", err)
+				}
+			} else {
+				noWechatpayHeaders(t, resp.Header)
+			}
+			d, hasDetail := body["detail"].(map[string]any)
+			switch {
+			case tt.detail == detail{}:
+				if _, has := body["detail"]; has {
+					t.Errorf("detail %v, want none", body["detail"])
+				}
+			case !hasDetail || d["field"] != tt.detail.field || d["location"] != tt.detail.location:
+				t.Errorf("detail %v, want field %s in %s", body["detail"], tt.detail.field, tt.detail.location)
+			}
+			info, hasInfo := d["sign_information"].(map[string]any)
+			if hasInfo != (tt.detail.field == "signature") {
+				t.Fatalf("sign_information %v present = %v", d["sign_information"], hasInfo)
+			}
+			if hasInfo {
+				// The server hashed what it received: the signed message with the sent body.
+				want := string(signed)
+				if tt.req.alterBody != "" {
+					want = strings.TrimSuffix(want, tt.req.body+"\n") + tt.req.alterBody + "\n"
+				}
+				if n, _ := info["sign_message_length"].(float64); int(n) != len(want) {
+					t.Errorf("sign_message_length %v, want %d", info["sign_message_length"], len(want))
+				}
+				if info["method"] != "POST" || info["url"] != permissionPath {
+					t.Errorf("sign_information %v", info)
+				}
+				truncated, _ := info["truncated_sign_message"].(string)
+				if !strings.HasPrefix(want, truncated) || len(truncated) != min(len(want), 512) {
+					t.Errorf("truncated_sign_message (%d bytes) is not the first %d bytes of the message", len(truncated), min(len(want), 512))
+				}
+			}
+			stillServes(t, srv)
 		})
 	}
 }

@@ -7,13 +7,15 @@ import (
 	"time"
 )
 
-// Family is the product family a card template belongs to.
+// Family is the product family a card template belongs to. Its values are the
+// spec's family names (apispec.Operation.Family), so that a card's family and an
+// operation's compare without a translation.
 type Family string
 
 // The two card families.
 const (
-	BrandFamily      Family = "brand"      // /v3/brand/partner/card-member
-	MembercardFamily Family = "membercard" // /v3/marketing/membercard-open
+	BrandFamily      Family = "brand-card-member" // /v3/brand/partner/card-member
+	MembercardFamily Family = "membercard-open"   // /v3/marketing/membercard-open
 )
 
 // Code modes of membercard-open cards.
@@ -41,6 +43,12 @@ type Card struct {
 	Template map[string]any
 }
 
+// in reports whether c is a card of family f; a nil card is of none.
+func (c *Card) in(f Family) bool { return c != nil && c.Family == f }
+
+// ofBrand reports whether c is a card template of brand brandID.
+func (c *Card) ofBrand(brandID string) bool { return c.in(BrandFamily) && c.BrandID == brandID }
+
 // User is a WeChat user known to the emulator.
 type User struct {
 	OpenID string
@@ -67,14 +75,6 @@ type Membership struct {
 }
 
 type memberKey struct{ card, openid string }
-
-type idemKey struct{ mchID, op, no string }
-
-// idem is a remembered idempotent request: the hash of its content and its answer.
-type idem struct {
-	hash   [32]byte
-	answer answer
-}
 
 type state struct {
 	mu           sync.Mutex
@@ -107,6 +107,26 @@ func (s *state) init() {
 	s.depositedSet = map[memberKey]bool{}
 	s.callbacks = map[string]string{}
 	s.resources = map[string]map[string]any{}
+}
+
+// owned answers a request about one resource: under the state lock, find
+// looks the resource up for the caller (or refuses), and act answers with it in
+// the same critical section, so no concurrent call changes it in between.
+func owned[T any](e *Emulator, r *request, find func(*state, *request) (T, *answer), act func(T) answer) answer {
+	e.state.mu.Lock()
+	defer e.state.mu.Unlock()
+	v, refused := find(&e.state, r)
+	if refused != nil {
+		return *refused
+	}
+	return act(v)
+}
+
+// servesBrand reports whether brand brandID exists and mchID is its service
+// provider. The caller holds the lock.
+func (s *state) servesBrand(brandID, mchID string) bool {
+	b := s.brands[brandID]
+	return b != nil && b.MchID == mchID
 }
 
 // AddBrand registers a brand.

@@ -172,6 +172,7 @@ func NewUnstartedServer(opts ...Option) *Server {
 	}
 	s.Emulator = e
 	s.hs = httptest.NewUnstartedServer(e)
+	s.hs.Config = e.HTTPServer() // the emulator's read limits, as in production use
 	return s
 }
 

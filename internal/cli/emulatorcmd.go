@@ -27,7 +27,12 @@ func emulatorCommand() *command {
   wxpay.json          config for this CLI            emulator_key.pem  the emulator's own key
 Point any SDK at the printed base URL with those files. Fixtures: brand 1004, card templates,
 users and a sub-merchant (see the emulator package's Demo constants); --users adds openids from
-a file (one per line, or the first CSV column). Stops on Ctrl-C.`,
+a file (one per line, or the first CSV column). Stops on Ctrl-C.
+
+Limits, as a real front end sets them, so a slow or silent client cannot hold a connection:
+request line and headers within 5 s and 32 KiB (else the connection is closed), the body
+within 5 s more and 1 MiB (else 408 or 400 INVALID_REQUEST, and a late body's connection is
+closed), an idle kept-alive connection closed after 60 s.`,
 		setup: func(fs *flag.FlagSet) func(context.Context, IO, []string) error {
 			addr := fs.String("addr", "127.0.0.1:8080", "listen `address`")
 			dir := fs.String("dir", "./wxpay-emulator", "key `directory`")
@@ -67,7 +72,7 @@ a file (one per line, or the first CSV column). Stops on Ctrl-C.`,
 try:
   go run ./cmd/wxpay call GET /v3/marketing/membercard-open/cards/{card_id} --path card_id=%s --config %s
 `, base, sb.MchID, sb.MerchantSerial, sb.PublicKeyID, abs, emulator.DemoCardID, cfgPath)
-				srv := &http.Server{Handler: sb.Emulator, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+				srv := sb.HTTPServer()
 				errc := make(chan error, 1)
 				go func() { errc <- srv.Serve(ln) }()
 				select {
