@@ -8,6 +8,7 @@ import (
 	"github.com/wxpaykit/wxpay"
 	"github.com/wxpaykit/wxpay/apiv3/cardmember"
 	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
+	"github.com/wxpaykit/wxpay/emulator"
 	"github.com/wxpaykit/wxpay/wxpaytest"
 )
 
@@ -21,7 +22,7 @@ func ExampleClient_Chain() {
 	client := srv.Client()
 
 	resp, err := client.Chain("v3/marketing/membercard-open/cards/{card_id}/permission-tokens").
-		Post(context.Background(), map[string]any{"activate_type": "AUTO_ACTIVATE"}, wxpay.PathParam("card_id", wxpaytest.CardID))
+		Post(context.Background(), map[string]any{"activate_type": "AUTO_ACTIVATE"}, wxpay.PathParam("card_id", emulator.DemoCardID))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -44,7 +45,7 @@ func ExampleFuture() {
 	client := srv.Client()
 
 	f := client.V3.Brand.Partner.CardMember.PreAuthTokens.PostAsync(context.Background(), &cardmember.CreatePreAuthTokenRequest{
-		BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID,
+		BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, OpenID: emulator.DemoOpenID,
 	})
 	<-f.Done() // or select on it with other work
 	tok, err := f.Wait()
@@ -58,8 +59,8 @@ func ExampleValidationError() {
 	defer srv.Close()
 	client := srv.Client()
 
-	_, _, err := client.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).Users.Import.Post(context.Background(),
-		&membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "no spaces allowed"})
+	_, _, err := client.V3.Marketing.MembercardOpen.Cards.CardID(emulator.DemoCardID).Users.Import.Post(context.Background(),
+		&membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID, OutRequestNo: "no spaces allowed"})
 	var ve *wxpay.ValidationError
 	if errors.As(err, &ve) {
 		for _, is := range ve.Issues {

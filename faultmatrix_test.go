@@ -86,7 +86,7 @@ func TestFaultMatrix(t *testing.T) {
 	e := srv.Emulator
 	users := make([]emulator.User, calls)
 	for i := range users {
-		users[i] = emulator.User{OpenID: fmt.Sprintf("oFaultMatrix%08d", i), AppID: wxpaytest.AppID}
+		users[i] = emulator.User{OpenID: fmt.Sprintf("oFaultMatrix%08d", i), AppID: emulator.DemoAppID}
 	}
 	e.AddUser(users...)
 	primary, backup := newDomain(t, e), newDomain(t, e)
@@ -102,7 +102,7 @@ func TestFaultMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	imp := client.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).Users.Import
+	imp := client.V3.Marketing.MembercardOpen.Cards.CardID(emulator.DemoCardID).Users.Import
 	base := emulator.Fault{ErrorRate: 0.3, DropRate: 0.03, DropAfterCommitRate: 0.03}
 	e.SetFault("ImportMembercardUser", base)
 
@@ -189,7 +189,7 @@ func TestFaultMatrix(t *testing.T) {
 	}
 
 	// Exactly one membership per user, with the code its calls reported.
-	members := e.Memberships(wxpaytest.CardID)
+	members := e.Memberships(emulator.DemoCardID)
 	seen := map[string]string{}
 	for _, m := range members {
 		if _, dup := seen[m.OpenID]; dup {

@@ -82,7 +82,7 @@ func TestNoSecretInLogsErrorsOrFormatting(t *testing.T) {
 			outputs = append(outputs, fmt.Sprintf("%v|%+v|%#v", x, x, x))
 		}
 	}
-	payroll := &payrollcard.CreateTokenRequest{OpenID: wxpaytest.OpenID, SubMchID: wxpaytest.SubMchID, AppID: wxpaytest.AppID, UserName: name, IDCardNumber: idCard}
+	payroll := &payrollcard.CreateTokenRequest{OpenID: emulator.DemoOpenID, SubMchID: emulator.DemoSubMchID, AppID: emulator.DemoAppID, UserName: name, IDCardNumber: idCard}
 
 	// Success with encrypted fields, then the same under faults.
 	tok, resp, err := c.V3.PayrollCard.Tokens.Post(ctx, payroll)
@@ -94,16 +94,16 @@ func TestNoSecretInLogsErrorsOrFormatting(t *testing.T) {
 	}
 	srv.Emulator.ClearFaults()
 	// Business error, validation error, rejected ciphertext, unknown serial.
-	_, _, err = c.V3.PayrollCard.Tokens.Post(ctx, &payrollcard.CreateTokenRequest{OpenID: wxpaytest.OpenID, SubMchID: "1", AppID: "wx", UserName: name, IDCardNumber: idCard})
+	_, _, err = c.V3.PayrollCard.Tokens.Post(ctx, &payrollcard.CreateTokenRequest{OpenID: emulator.DemoOpenID, SubMchID: "1", AppID: "wx", UserName: name, IDCardNumber: idCard})
 	keep(err)
 	_, _, err = c.V3.PayrollCard.Tokens.Post(ctx, &payrollcard.CreateTokenRequest{UserName: name, IDCardNumber: idCard, EmploymentType: "X"})
 	keep(err)
 	_, err = c.Chain("v3/payroll-card/tokens").Post(ctx, map[string]any{"openid": "o", "sub_mchid": "1", "user_name": name, "id_card_number": idCard},
-		wxpay.Header("Wechatpay-Serial", wxpaytest.PublicKeyID))
+		wxpay.Header("Wechatpay-Serial", emulator.DemoPublicKeyID))
 	keep(err)
 	// Brand import with an encrypted phone number; the answer carries it encrypted for us.
 	card, _, err := c.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, &cardmember.ImportUserCardByOpenIDRequest{
-		BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID, UserCardCode: "478515832665",
+		BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, OpenID: emulator.DemoOpenID, UserCardCode: "478515832665",
 		PhoneNumber: phone, PickupTime: "2026-01-01T10:00:00+08:00", DateInformation: cardmember.ValidDateInformation{Type: cardmember.ValidDateTypePermanent}})
 	keep(card, err)
 	if card != nil {
@@ -115,7 +115,7 @@ func TestNoSecretInLogsErrorsOrFormatting(t *testing.T) {
 	}
 	// Certificates with a wrong APIv3 key.
 	wrong, _ := wxpay.ParseAPIv3Key(strings.Repeat("w", 32))
-	_, err = wxpay.DownloadCertificates(ctx, wrong, wxpay.WithMerchant(wxpaytest.MchID, wxpaytest.MerchantSerial, srv.MerchantKey()),
+	_, err = wxpay.DownloadCertificates(ctx, wrong, wxpay.WithMerchant(emulator.DemoMchID, emulator.DemoMerchantSerial, srv.MerchantKey()),
 		wxpay.WithBaseURL(srv.URL), wxpay.WithHTTPClient(srv.HTTPClient()), wxpay.WithClock(srv.Now))
 	keep(err)
 	// Notifications: accepted, tampered, and the handler's answers.

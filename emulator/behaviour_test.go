@@ -44,7 +44,7 @@ func TestPreAuthTokens(t *testing.T) {
 	t.Parallel()
 	srv, c := newServer(t)
 	ctx := context.Background()
-	if err := srv.Emulator.AddBrand(emulator.Brand{ID: "2002", MchID: wxpaytest.MchID}); err != nil {
+	if err := srv.Emulator.AddBrand(emulator.Brand{ID: "2002", MchID: emulator.DemoMchID}); err != nil {
 		t.Fatal(err)
 	}
 	if err := srv.Emulator.AddCard(emulator.Card{ID: "pbLatOtherBrandCard000000000", Family: emulator.BrandFamily, BrandID: "2002"}); err != nil {
@@ -60,18 +60,18 @@ func TestPreAuthTokens(t *testing.T) {
 			tok, _, err := c.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &req)
 			return tok, err
 		}
-		tok, err := post(cardmember.CreatePreAuthTokenRequest{BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID})
+		tok, err := post(cardmember.CreatePreAuthTokenRequest{BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, OpenID: emulator.DemoOpenID})
 		if err != nil || len(tok.Token) != 32 || tok.ExpireTime != "2026-01-01T11:00:00+08:00" {
 			t.Fatalf("legacy=%v: %+v %v", legacy, tok, err)
 		}
-		_, err = post(cardmember.CreatePreAuthTokenRequest{BrandID: wxpaytest.BrandID, CardID: "pbLatOtherBrandCard000000000", OpenID: wxpaytest.OpenID})
+		_, err = post(cardmember.CreatePreAuthTokenRequest{BrandID: emulator.DemoBrandID, CardID: "pbLatOtherBrandCard000000000", OpenID: emulator.DemoOpenID})
 		apiErr(t, err, 400, "INVALID_REQUEST", "会员卡模版ID不属于该品牌")
-		_, err = post(cardmember.CreatePreAuthTokenRequest{BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: "oNobody"})
+		_, err = post(cardmember.CreatePreAuthTokenRequest{BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, OpenID: "oNobody"})
 		apiErr(t, err, 400, "PARAM_ERROR", "OpenID有误")
 	}
 	// The expiry follows the clock.
 	srv.Clock().Advance(90 * time.Minute)
-	tok, _, err := c.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &cardmember.CreatePreAuthTokenRequest{BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID})
+	tok, _, err := c.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &cardmember.CreatePreAuthTokenRequest{BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, OpenID: emulator.DemoOpenID})
 	if err != nil || tok.ExpireTime != "2026-01-01T12:30:00+08:00" {
 		t.Errorf("%+v %v", tok, err)
 	}
@@ -100,7 +100,7 @@ func TestPermissionTokens(t *testing.T) {
 
 	cards := c.V3.Marketing.MembercardOpen.Cards
 	auto := &membercardopen.CreatePermissionTokenRequest{ActivateType: membercardopen.ActivateTypeAutoActivate}
-	p, _, err := cards.CardID(wxpaytest.CardID).PermissionTokens.Post(ctx, auto)
+	p, _, err := cards.CardID(emulator.DemoCardID).PermissionTokens.Post(ctx, auto)
 	if err != nil || !strings.HasPrefix(p.PermissionToken, "pt_") || len(p.PermissionToken) != 67 {
 		t.Fatalf("%+v %v", p, err)
 	}
@@ -114,9 +114,9 @@ func TestPermissionTokens(t *testing.T) {
 		msg    string
 	}{
 		{"unknown card", c, "pbLatNoSuchCard", "会员卡ID无效"},
-		{"a brand card is no membercard-open card", c, wxpaytest.BrandCardID, "会员卡ID无效"},
+		{"a brand card is no membercard-open card", c, emulator.DemoBrandCardID, "会员卡ID无效"},
 		{"card created by another merchant", c, created.CardID, "会员卡的创建商户号不等于调用方商户号"},
-		{"and the other way round", other, wxpaytest.CardID, "会员卡的创建商户号不等于调用方商户号"},
+		{"and the other way round", other, emulator.DemoCardID, "会员卡的创建商户号不等于调用方商户号"},
 	}
 	for _, tt := range tests {
 		_, _, err := tt.client.V3.Marketing.MembercardOpen.Cards.CardID(tt.cardID).PermissionTokens.Post(ctx, auto)
@@ -126,7 +126,7 @@ func TestPermissionTokens(t *testing.T) {
 		}
 	}
 	// A value outside the enum, sent past the client's own validation.
-	_, _, err = cards.CardID(wxpaytest.CardID).PermissionTokens.Post(ctx, &membercardopen.CreatePermissionTokenRequest{ActivateType: "SOMETIMES"}, wxpay.WithoutValidation())
+	_, _, err = cards.CardID(emulator.DemoCardID).PermissionTokens.Post(ctx, &membercardopen.CreatePermissionTokenRequest{ActivateType: "SOMETIMES"}, wxpay.WithoutValidation())
 	apiErr(t, err, 400, "PARAM_ERROR", "参数错误")
 	var ae *wxpay.APIError
 	errors.As(err, &ae)
@@ -142,11 +142,11 @@ func TestPayrollTokens(t *testing.T) {
 	if err := srv.Emulator.AddSubMerchant(emulator.SubMerchant{SubMchID: "1900000777", MchID: "1900000002"}); err != nil {
 		t.Fatal(err)
 	}
-	req := payrollcard.CreateTokenRequest{OpenID: wxpaytest.OpenID, SubMchID: wxpaytest.SubMchID, SubAppID: wxpaytest.SubAppID,
+	req := payrollcard.CreateTokenRequest{OpenID: emulator.DemoOpenID, SubMchID: emulator.DemoSubMchID, SubAppID: emulator.DemoSubAppID,
 		UserName: "张三", IDCardNumber: "110101199003077777", EmploymentType: payrollcard.EmploymentTypeShortTermEmployment}
 	var ae *wxpay.APIError
 	tok, _, err := c.V3.PayrollCard.Tokens.Post(ctx, &req)
-	if err != nil || tok.ExpiresIn != 1800 || len(tok.Token) != 40 || tok.MchID != wxpaytest.MchID || tok.SubMchID != wxpaytest.SubMchID || tok.OpenID != wxpaytest.OpenID {
+	if err != nil || tok.ExpiresIn != 1800 || len(tok.Token) != 40 || tok.MchID != emulator.DemoMchID || tok.SubMchID != emulator.DemoSubMchID || tok.OpenID != emulator.DemoOpenID {
 		t.Fatalf("%+v %v", tok, err)
 	}
 	other := req
@@ -158,8 +158,8 @@ func TestPayrollTokens(t *testing.T) {
 	_, _, err = c.V3.PayrollCard.Tokens.Post(ctx, &noApp)
 	apiErr(t, err, 400, "PARAM_ERROR", "")
 	// Plain text where ciphertext is expected.
-	_, err = c.Chain("v3/payroll-card/tokens").Post(ctx, map[string]string{"openid": "o", "sub_mchid": wxpaytest.SubMchID, "appid": wxpaytest.AppID,
-		"user_name": "张三", "id_card_number": "1101"}, wxpay.Header("Wechatpay-Serial", wxpaytest.PublicKeyID))
+	_, err = c.Chain("v3/payroll-card/tokens").Post(ctx, map[string]string{"openid": "o", "sub_mchid": emulator.DemoSubMchID, "appid": emulator.DemoAppID,
+		"user_name": "张三", "id_card_number": "1101"}, wxpay.Header("Wechatpay-Serial", emulator.DemoPublicKeyID))
 	apiErr(t, err, 400, "PARAM_ERROR", "请确认待处理的消息是否为加密后的密文")
 	if errors.As(err, &ae); ae.Detail == nil || ae.Detail.Field != "/user_name" || ae.Detail.Location != "body" {
 		t.Errorf("detail %+v, want /user_name in body", ae.Detail)
@@ -170,19 +170,19 @@ func TestPayrollTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	name, _ := wxpay.EncryptOAEP(nil, srv.PlatformPublicKey(), []byte("张三"))
-	_, err = c.Chain("v3/payroll-card/tokens").Post(ctx, map[string]string{"openid": "o", "sub_mchid": wxpaytest.SubMchID, "appid": wxpaytest.AppID,
-		"user_name": name, "id_card_number": foreign}, wxpay.Header("Wechatpay-Serial", wxpaytest.PublicKeyID))
+	_, err = c.Chain("v3/payroll-card/tokens").Post(ctx, map[string]string{"openid": "o", "sub_mchid": emulator.DemoSubMchID, "appid": emulator.DemoAppID,
+		"user_name": name, "id_card_number": foreign}, wxpay.Header("Wechatpay-Serial", emulator.DemoPublicKeyID))
 	apiErr(t, err, 400, "PARAM_ERROR", "请确认待处理的消息是否为加密后的密文")
 	if errors.As(err, &ae); ae.Detail == nil || ae.Detail.Field != "/id_card_number" {
 		t.Errorf("detail %+v, want /id_card_number", ae.Detail)
 	}
 	// A Wechatpay-Serial naming no key of the service.
-	_, err = c.Chain("v3/payroll-card/tokens").Post(ctx, map[string]any{"openid": "o", "sub_mchid": wxpaytest.SubMchID,
+	_, err = c.Chain("v3/payroll-card/tokens").Post(ctx, map[string]any{"openid": "o", "sub_mchid": emulator.DemoSubMchID,
 		"user_name": wxpay.Sensitive("张三"), "id_card_number": wxpay.Sensitive("1101")}, wxpay.Header("Wechatpay-Serial", "PUB_KEY_ID_0000000000000000000000000099"))
 	if err == nil || !errors.Is(err, wxpay.ErrInvalidRequest) {
 		t.Errorf("a hand-set serial that differs from the encryption key must be refused locally: %v", err)
 	}
-	_, err = c.Chain("v3/payroll-card/tokens").Post(ctx, map[string]any{"openid": "o", "sub_mchid": wxpaytest.SubMchID, "appid": "wx",
+	_, err = c.Chain("v3/payroll-card/tokens").Post(ctx, map[string]any{"openid": "o", "sub_mchid": emulator.DemoSubMchID, "appid": "wx",
 		"user_name": "x", "id_card_number": "y"}, wxpay.Header("Wechatpay-Serial", "PUB_KEY_ID_0000000000000000000000000099"))
 	apiErr(t, err, 400, "PARAM_ERROR", "Wechatpay-Serial无效，请使用微信支付公钥ID或有效的平台证书序列号")
 	if errors.As(err, &ae); ae.Detail == nil || ae.Detail.Location != "header" || ae.Detail.Field != "Wechatpay-Serial" {
@@ -199,35 +199,35 @@ func TestUsersImport(t *testing.T) {
 	imp := func(card string) membercardopen.CardsCardIDUsersImport {
 		return c.V3.Marketing.MembercardOpen.Cards.CardID(card).Users.Import
 	}
-	req := &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "no-1"}
-	first, _, err := imp(wxpaytest.CardID).Post(ctx, req)
+	req := &membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID, OutRequestNo: "no-1"}
+	first, _, err := imp(emulator.DemoCardID).Post(ctx, req)
 	if err != nil || len(first.Code) != 12 {
 		t.Fatalf("%+v %v", first, err)
 	}
-	again, _, err := imp(wxpaytest.CardID).Post(ctx, req)
-	if err != nil || again.Code != first.Code || len(e.Memberships(wxpaytest.CardID)) != 1 {
+	again, _, err := imp(emulator.DemoCardID).Post(ctx, req)
+	if err != nil || again.Code != first.Code || len(e.Memberships(emulator.DemoCardID)) != 1 {
 		t.Fatalf("repeat: %+v %v", again, err)
 	}
-	_, _, err = imp(wxpaytest.CardID).Post(ctx, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID2, OutRequestNo: "no-1"})
+	_, _, err = imp(emulator.DemoCardID).Post(ctx, &membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID2, OutRequestNo: "no-1"})
 	apiErr(t, err, 400, "INVALID_REQUEST", "请确认相同单号是否使用了不同的参数")
-	_, _, err = imp(wxpaytest.CardID).Post(ctx, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "no-2"})
+	_, _, err = imp(emulator.DemoCardID).Post(ctx, &membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID, OutRequestNo: "no-2"})
 	apiErr(t, err, 400, "INVALID_REQUEST", "该用户已领取过此会员卡，不可重复导入")
-	if n := len(e.Memberships(wxpaytest.CardID)); n != 1 {
+	if n := len(e.Memberships(emulator.DemoCardID)); n != 1 {
 		t.Fatalf("%d memberships after the refusals, want 1", n)
 	}
-	_, _, err = imp(wxpaytest.CardID).Post(ctx, &membercardopen.ImportUserRequest{OpenID: "oNobody", OutRequestNo: "no-3"})
+	_, _, err = imp(emulator.DemoCardID).Post(ctx, &membercardopen.ImportUserRequest{OpenID: "oNobody", OutRequestNo: "no-3"})
 	apiErr(t, err, 400, "PARAM_ERROR", "OpenID有误")
 
 	// REAL_TIME cards need the code.
-	_, _, err = imp(wxpaytest.RealTimeCardID).Post(ctx, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "rt-1"})
+	_, _, err = imp(emulator.DemoRealTimeCardID).Post(ctx, &membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID, OutRequestNo: "rt-1"})
 	apiErr(t, err, 400, "PARAM_ERROR", "实时code模式的会员卡必须传入code")
-	rt, _, err := imp(wxpaytest.RealTimeCardID).Post(ctx, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "rt-2", Code: "RT000001"})
+	rt, _, err := imp(emulator.DemoRealTimeCardID).Post(ctx, &membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID, OutRequestNo: "rt-2", Code: "RT000001"})
 	if err != nil || rt.Code != "RT000001" {
 		t.Fatalf("%+v %v", rt, err)
 	}
 
 	// MERCHANT_DEPOSIT cards use deposited codes in order, then refuse.
-	if err := e.AddCard(emulator.Card{ID: "pbLatDepositCard000000000000", Family: emulator.MembercardFamily, MchID: wxpaytest.MchID, CodeMode: emulator.MerchantDeposit}); err != nil {
+	if err := e.AddCard(emulator.Card{ID: "pbLatDepositCard000000000000", Family: emulator.MembercardFamily, MchID: emulator.DemoMchID, CodeMode: emulator.MerchantDeposit}); err != nil {
 		t.Fatal(err)
 	}
 	dep, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID("pbLatDepositCard000000000000").Codes.Deposit.Post(ctx,
@@ -260,7 +260,7 @@ func TestUsersImport(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			m, _, err := imp(wxpaytest.CardID).Post(ctx, &membercardopen.ImportUserRequest{OpenID: "oRace", OutRequestNo: fmt.Sprintf("race-%d", i)})
+			m, _, err := imp(emulator.DemoCardID).Post(ctx, &membercardopen.ImportUserRequest{OpenID: "oRace", OutRequestNo: fmt.Sprintf("race-%d", i)})
 			errs[i] = err
 			if err == nil {
 				codes[i] = m.Code
@@ -283,12 +283,12 @@ func TestUsersImport(t *testing.T) {
 	if winner < 0 {
 		t.Fatal("no racing import succeeded")
 	}
-	m, ok := e.Membership(wxpaytest.CardID, "oRace")
+	m, ok := e.Membership(emulator.DemoCardID, "oRace")
 	if !ok || m.Code != codes[winner] || m.RequestNo != fmt.Sprintf("race-%d", winner) {
 		t.Errorf("membership %+v, want code %s of race-%d", m, codes[winner], winner)
 	}
 	n := 0
-	for _, m := range e.Memberships(wxpaytest.CardID) {
+	for _, m := range e.Memberships(emulator.DemoCardID) {
 		if m.OpenID == "oRace" {
 			n++
 		}
@@ -311,7 +311,7 @@ func TestValidationDetail(t *testing.T) {
 	}{
 		{"nested array element", func() error {
 			_, _, err := c.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, &cardmember.ImportUserCardByOpenIDRequest{
-				BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID, UserCardCode: "1", PickupTime: "2026-01-01T10:00:00+08:00",
+				BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, OpenID: emulator.DemoOpenID, UserCardCode: "1", PickupTime: "2026-01-01T10:00:00+08:00",
 				DateInformation: cardmember.ValidDateInformation{Type: cardmember.ValidDateTypePermanent},
 				UserInformation: &cardmember.UserInformationInput{CommonFieldList: []cardmember.UserFormValueInput{{Name: cardmember.UserFormFlagSex}, {Name: "BAD"}}},
 			}, noVal)
@@ -319,18 +319,18 @@ func TestValidationDetail(t *testing.T) {
 		}, "/user_information/common_field_list/1/name", "body"},
 		{"required nested field", func() error {
 			_, err := c.Chain("v3/brand/partner/card-member/user-cards/import-by-openid").Post(ctx, map[string]any{
-				"brand_id": wxpaytest.BrandID, "card_id": wxpaytest.BrandCardID, "openid": "o", "user_card_code": "1",
-				"pickup_time": "t", "date_information": map[string]any{}}, wxpay.Header("Wechatpay-Serial", wxpaytest.PublicKeyID))
+				"brand_id": emulator.DemoBrandID, "card_id": emulator.DemoBrandCardID, "openid": "o", "user_card_code": "1",
+				"pickup_time": "t", "date_information": map[string]any{}}, wxpay.Header("Wechatpay-Serial", emulator.DemoPublicKeyID))
 			return err
 		}, "/date_information/type", "body"},
 		{"null value", func() error {
 			_, err := c.Chain("v3/marketing/membercard-open/cards/{card_id}/permission-tokens").Post(ctx,
-				map[string]any{"activate_type": "AUTO_ACTIVATE", "outer_str": nil}, wxpay.PathParam("card_id", wxpaytest.CardID))
+				map[string]any{"activate_type": "AUTO_ACTIVATE", "outer_str": nil}, wxpay.PathParam("card_id", emulator.DemoCardID))
 			return err
 		}, "/outer_str", "body"},
 		{"wrong JSON type", func() error {
 			_, err := c.Chain("v3/marketing/membercard-open/cards/{card_id}/permission-tokens").Post(ctx,
-				map[string]any{"activate_type": "AUTO_ACTIVATE", "navigate_back_previous_page": "yes"}, wxpay.PathParam("card_id", wxpaytest.CardID))
+				map[string]any{"activate_type": "AUTO_ACTIVATE", "navigate_back_previous_page": "yes"}, wxpay.PathParam("card_id", emulator.DemoCardID))
 			return err
 		}, "/navigate_back_previous_page", "body"},
 		{"missing query parameter", func() error {
@@ -360,29 +360,29 @@ func TestCardTemplateLifecycle(t *testing.T) {
 	ctx := context.Background()
 	brand := c.V3.Brand.Partner.CardMember.Cards
 	created, _, err := brand.Post(ctx, &cardmember.CreateCardRequest{
-		BrandID: wxpaytest.BrandID, AppID: wxpaytest.AppID, CardType: cardmember.CardTypeNormal, CardTitle: "金卡", CardColor: "#FFD700",
+		BrandID: emulator.DemoBrandID, AppID: emulator.DemoAppID, CardType: cardmember.CardTypeNormal, CardTitle: "金卡", CardColor: "#FFD700",
 		CardPictureURL: "https://wxpay.example/gold.png", CodeMode: cardmember.CodeModeSystemAllocate, CodeType: cardmember.CodeTypeQRCode,
 		Benefits: "九折", NotifyURL: "https://wxpay.example/notify", ValidDateInformation: cardmember.ValidDateInformation{Type: cardmember.ValidDateTypePermanent},
 	})
 	if err != nil || created.CardID == "" || created.CardTitle != "金卡" {
 		t.Fatalf("create: %+v %v", created, err)
 	}
-	got, _, err := brand.CardID(created.CardID).Get(ctx, &cardmember.GetCardRequest{BrandID: wxpaytest.BrandID})
+	got, _, err := brand.CardID(created.CardID).Get(ctx, &cardmember.GetCardRequest{BrandID: emulator.DemoBrandID})
 	if err != nil || got.CardTitle != "金卡" || got.State != "CARD_EFFECTIVE" || got.CreateTime != "2026-01-01T10:00:00+08:00" {
 		t.Fatalf("get: %+v %v", got, err)
 	}
-	upd, _, err := brand.CardID(created.CardID).Patch(ctx, &cardmember.UpdateCardRequest{BrandID: wxpaytest.BrandID, CardTitle: "白金卡"})
+	upd, _, err := brand.CardID(created.CardID).Patch(ctx, &cardmember.UpdateCardRequest{BrandID: emulator.DemoBrandID, CardTitle: "白金卡"})
 	if err != nil || upd.CardTitle != "白金卡" {
 		t.Fatalf("update: %+v %v", upd, err)
 	}
-	list, _, err := brand.Get(ctx, &cardmember.ListCardsRequest{BrandID: wxpaytest.BrandID})
+	list, _, err := brand.Get(ctx, &cardmember.ListCardsRequest{BrandID: emulator.DemoBrandID})
 	if err != nil || list.TotalCount != 2 {
 		t.Fatalf("list: %+v %v", list, err)
 	}
-	if _, _, err := brand.CardID(created.CardID).Delete(ctx, &cardmember.DeleteCardRequest{BrandID: wxpaytest.BrandID}); err != nil {
+	if _, _, err := brand.CardID(created.CardID).Delete(ctx, &cardmember.DeleteCardRequest{BrandID: emulator.DemoBrandID}); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = brand.CardID(created.CardID).Get(ctx, &cardmember.GetCardRequest{BrandID: wxpaytest.BrandID})
+	_, _, err = brand.CardID(created.CardID).Get(ctx, &cardmember.GetCardRequest{BrandID: emulator.DemoBrandID})
 	apiErr(t, err, 404, "RESOURCE_NOT_EXISTS", "")
 }
 
@@ -390,7 +390,7 @@ func TestBrandUserCards(t *testing.T) {
 	t.Parallel()
 	srv, c := newServer(t)
 	ctx := context.Background()
-	req := &cardmember.ImportUserCardByOpenIDRequest{BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID,
+	req := &cardmember.ImportUserCardByOpenIDRequest{BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, OpenID: emulator.DemoOpenID,
 		UserCardCode: "478515832665", PhoneNumber: "13800138000", PickupTime: "2026-01-01T10:00:00+08:00",
 		DateInformation: cardmember.ValidDateInformation{Type: cardmember.ValidDateTypePermanent}}
 	card, _, err := c.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, req)
@@ -406,16 +406,16 @@ func TestBrandUserCards(t *testing.T) {
 		t.Errorf("repeat: %v", err)
 	}
 	got, _, err := c.V3.Brand.Partner.CardMember.UserCards.UserCardCode("478515832665").Get(ctx, &cardmember.GetUserCardRequest{
-		BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID})
-	if err != nil || got.OpenID != wxpaytest.OpenID {
+		BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, OpenID: emulator.DemoOpenID})
+	if err != nil || got.OpenID != emulator.DemoOpenID {
 		t.Fatalf("get: %+v %v", got, err)
 	}
 	inv, _, err := c.V3.Brand.Partner.CardMember.UserCards.UserCardCode("478515832665").Invalidate.Post(ctx, &cardmember.InvalidateUserCardRequest{
-		BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID, InvalidReason: "用户注销"})
+		BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, OpenID: emulator.DemoOpenID, InvalidReason: "用户注销"})
 	if err != nil || inv.UserCardState != "INVALID" {
 		t.Fatalf("invalidate: %+v %v", inv, err)
 	}
-	if m, ok := srv.Emulator.Membership(wxpaytest.BrandCardID, wxpaytest.OpenID); !ok || m.State != "INVALID" {
+	if m, ok := srv.Emulator.Membership(emulator.DemoBrandCardID, emulator.DemoOpenID); !ok || m.State != "INVALID" {
 		t.Errorf("state %+v", m)
 	}
 }

@@ -37,20 +37,20 @@ const (
 func prepare(ctx context.Context, c *wxpay.Client, srv *wxpaytest.Server) (membercardCode string, err error) {
 	e := srv.Emulator
 	for _, card := range []emulator.Card{
-		{ID: throwawayCard, Family: emulator.BrandFamily, BrandID: wxpaytest.BrandID},
-		{ID: throwawayMCard, Family: emulator.MembercardFamily, MchID: wxpaytest.MchID},
-		{ID: depositCard, Family: emulator.MembercardFamily, MchID: wxpaytest.MchID, CodeMode: emulator.MerchantDeposit},
+		{ID: throwawayCard, Family: emulator.BrandFamily, BrandID: emulator.DemoBrandID},
+		{ID: throwawayMCard, Family: emulator.MembercardFamily, MchID: emulator.DemoMchID},
+		{ID: depositCard, Family: emulator.MembercardFamily, MchID: emulator.DemoMchID, CodeMode: emulator.MerchantDeposit},
 	} {
 		if err := e.AddCard(card); err != nil {
 			return "", err
 		}
 	}
 	if _, _, err := c.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, &cardmember.ImportUserCardByOpenIDRequest{
-		BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID, UserCardCode: existingBrandCode,
+		BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, OpenID: emulator.DemoOpenID, UserCardCode: existingBrandCode,
 		PickupTime: "2026-01-01T10:00:00+08:00", DateInformation: cardmember.ValidDateInformation{Type: cardmember.ValidDateTypePermanent}}); err != nil {
 		return "", err
 	}
-	m, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).Users.Import.Post(ctx, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "prepare-1"})
+	m, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID(emulator.DemoCardID).Users.Import.Post(ctx, &membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID, OutRequestNo: "prepare-1"})
 	if err != nil {
 		return "", err
 	}
@@ -66,7 +66,7 @@ func fixture(op *apispec.Operation, name, membercardCode string) (string, bool) 
 	importing := strings.Contains(op.ID, "Import")
 	switch name {
 	case "brand_id":
-		return wxpaytest.BrandID, true
+		return emulator.DemoBrandID, true
 	case "card_id":
 		switch {
 		case op.ID == "DeleteBrandCard":
@@ -76,14 +76,14 @@ func fixture(op *apispec.Operation, name, membercardCode string) (string, bool) 
 		case op.ID == "DepositMembercardCodes":
 			return depositCard, true
 		case brand:
-			return wxpaytest.BrandCardID, true
+			return emulator.DemoBrandCardID, true
 		}
-		return wxpaytest.CardID, true
+		return emulator.DemoCardID, true
 	case "openid":
 		if importing {
-			return wxpaytest.OpenID2, true
+			return emulator.DemoOpenID2, true
 		}
-		return wxpaytest.OpenID, true
+		return emulator.DemoOpenID, true
 	case "user_card_code":
 		if importing {
 			return "999999000001", true
@@ -95,11 +95,11 @@ func fixture(op *apispec.Operation, name, membercardCode string) (string, bool) 
 		}
 		return membercardCode, true
 	case "sub_mchid":
-		return wxpaytest.SubMchID, true
+		return emulator.DemoSubMchID, true
 	case "sub_appid":
-		return wxpaytest.SubAppID, true
+		return emulator.DemoSubAppID, true
 	case "appid":
-		return wxpaytest.AppID, true
+		return emulator.DemoAppID, true
 	case "out_request_no":
 		return "min-" + op.ID, true
 	}
@@ -108,7 +108,7 @@ func fixture(op *apispec.Operation, name, membercardCode string) (string, bool) 
 
 // sealForPlatform encrypts a value by hand, as a merchant without an SDK would:
 // RSAES-OAEP (SHA-1) for the WeChat Pay public key of every wxpaytest server,
-// named by wxpaytest.PublicKeyID in Wechatpay-Serial (protocol §8).
+// named by emulator.DemoPublicKeyID in Wechatpay-Serial (protocol §8).
 func sealForPlatform(plaintext string) string {
 	ct, err := wxpay.EncryptOAEP(nil, &testkeys.Shared().Platform.PublicKey, []byte(plaintext))
 	if err != nil {
@@ -180,7 +180,7 @@ func callMinimal(ctx context.Context, c *wxpay.Client, code string, op *apispec.
 		v, ok := fixture(op, q.Name, code)
 		switch {
 		case q.Encrypted:
-			opts = append(opts, wxpay.Query(q.Name, sealForPlatform("13800138000")), wxpay.Header("Wechatpay-Serial", wxpaytest.PublicKeyID))
+			opts = append(opts, wxpay.Query(q.Name, sealForPlatform("13800138000")), wxpay.Header("Wechatpay-Serial", emulator.DemoPublicKeyID))
 		case ok:
 			opts = append(opts, wxpay.Query(q.Name, v))
 		case q.Required && q.Type == apispec.Integer:
@@ -198,13 +198,13 @@ func callMinimal(ctx context.Context, c *wxpay.Client, code string, op *apispec.
 	}
 	body := minimal(op, op.Body, code, true)
 	if op.ID == "CreatePayrollCardToken" || op.ID == "ValidatePayrollCardToken" {
-		body["sub_appid"] = wxpaytest.SubAppID
+		body["sub_appid"] = emulator.DemoSubAppID
 	}
 	if op.ID == "DepositMembercardCodes" {
 		body["code"] = []string{"DEP001"}
 	}
 	if anyEncrypted(op.Body) {
-		opts = append(opts, wxpay.Header("Wechatpay-Serial", wxpaytest.PublicKeyID))
+		opts = append(opts, wxpay.Header("Wechatpay-Serial", emulator.DemoPublicKeyID))
 	}
 	switch op.Method {
 	case "PUT":

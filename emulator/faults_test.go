@@ -27,7 +27,7 @@ import (
 )
 
 func permission(ctx context.Context, c *wxpay.Client) error {
-	_, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).PermissionTokens.Post(ctx,
+	_, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID(emulator.DemoCardID).PermissionTokens.Post(ctx,
 		&membercardopen.CreatePermissionTokenRequest{ActivateType: membercardopen.ActivateTypeAutoActivate})
 	return err
 }
@@ -71,7 +71,7 @@ func TestFaults(t *testing.T) {
 		apiErr(t, err, 429, "FREQUENCY_LIMITED", "请求频率超过限制，请稍后重试")
 		// The budget is per operation: another one is not limited.
 		if _, _, err := c.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &cardmember.CreatePreAuthTokenRequest{
-			BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID}); err != nil {
+			BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, OpenID: emulator.DemoOpenID}); err != nil {
 			t.Errorf("another operation: %v", err)
 		}
 		// Half a second refills one token of two.
@@ -89,8 +89,8 @@ func TestFaults(t *testing.T) {
 	t.Run("refusals happen before any state changes", func(t *testing.T) {
 		t.Parallel()
 		srv, c := newServer(t)
-		imp := c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).Users.Import
-		req := &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "refused-1"}
+		imp := c.V3.Marketing.MembercardOpen.Cards.CardID(emulator.DemoCardID).Users.Import
+		req := &membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID, OutRequestNo: "refused-1"}
 		srv.Emulator.SetFault("ImportMembercardUser", emulator.Fault{DropRate: 1})
 		_, _, err := imp.Post(ctx, req)
 		var te *wxpay.TransportError
@@ -113,14 +113,14 @@ func TestFaults(t *testing.T) {
 		t.Parallel()
 		srv, c := newServer(t)
 		srv.Emulator.SetFault("ImportMembercardUser", emulator.Fault{DropAfterCommitRate: 1})
-		req := &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "dac-1"}
-		imp := c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).Users.Import
+		req := &membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID, OutRequestNo: "dac-1"}
+		imp := c.V3.Marketing.MembercardOpen.Cards.CardID(emulator.DemoCardID).Users.Import
 		_, _, err := imp.Post(ctx, req)
 		var te *wxpay.TransportError
 		if !errors.As(err, &te) {
 			t.Fatalf("err = %v", err)
 		}
-		m, ok := srv.Emulator.Membership(wxpaytest.CardID, wxpaytest.OpenID)
+		m, ok := srv.Emulator.Membership(emulator.DemoCardID, emulator.DemoOpenID)
 		if !ok {
 			t.Fatal("the import did not happen")
 		}
@@ -129,7 +129,7 @@ func TestFaults(t *testing.T) {
 		if err != nil || got.Code != m.Code {
 			t.Errorf("repeat: %+v %v, want code %s", got, err, m.Code)
 		}
-		if n := len(srv.Emulator.Memberships(wxpaytest.CardID)); n != 1 {
+		if n := len(srv.Emulator.Memberships(emulator.DemoCardID)); n != 1 {
 			t.Errorf("%d memberships, want 1", n)
 		}
 	})
@@ -203,16 +203,16 @@ func TestNotificationsEndToEnd(t *testing.T) {
 	if _, _, err := c.V3.Marketing.MembercardOpen.Callback.Patch(context.Background(), &membercardopen.UpdateCallbackRequest{NotifyURL: receiver.URL}); err != nil {
 		t.Fatal(err)
 	}
-	id, err := e.NotifyMerchant(wxpaytest.MchID, notify.EventMembercardActivateCard, map[string]any{
-		"event_type": "MEMBER_CARD_ACTIVATE", "card_id": wxpaytest.CardID, "code": "478515832665",
-		"event_time": "2026-01-01T10:00:00+08:00", "activate_scene": "NEW_ACTIVATE", "openid": wxpaytest.OpenID})
+	id, err := e.NotifyMerchant(emulator.DemoMchID, notify.EventMembercardActivateCard, map[string]any{
+		"event_type": "MEMBER_CARD_ACTIVATE", "card_id": emulator.DemoCardID, "code": "478515832665",
+		"event_time": "2026-01-01T10:00:00+08:00", "activate_scene": "NEW_ACTIVATE", "openid": emulator.DemoOpenID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case n := <-got:
 		ev, ok := n.Event.(*membercardopen.ActivateCardEvent)
-		if !ok || ev.CardID != wxpaytest.CardID || n.ID != id {
+		if !ok || ev.CardID != emulator.DemoCardID || n.ID != id {
 			t.Fatalf("delivered %v", n)
 		}
 	case <-time.After(10 * time.Second):
@@ -244,7 +244,7 @@ func TestNotificationGivesUp(t *testing.T) {
 	t.Cleanup(receiver.Close)
 	e := srv.Emulator
 	e.SetNotificationSchedule(time.Millisecond, time.Millisecond)
-	if _, err := e.NotifyMerchant(wxpaytest.MchID, notify.EventMembercardUsercardManage, map[string]string{}); err == nil {
+	if _, err := e.NotifyMerchant(emulator.DemoMchID, notify.EventMembercardUsercardManage, map[string]string{}); err == nil {
 		t.Error("a merchant without callback URL must be refused")
 	}
 	id, err := e.Notify(receiver.URL, notify.EventMembercardUsercardManage, map[string]string{"card_id": "c"})
@@ -267,11 +267,11 @@ func TestNotificationGivesUp(t *testing.T) {
 func TestAdminMemberships(t *testing.T) {
 	t.Parallel()
 	srv, c := newServer(t)
-	if _, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).Users.Import.Post(context.Background(),
-		&membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "adm-1"}); err != nil {
+	if _, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID(emulator.DemoCardID).Users.Import.Post(context.Background(),
+		&membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID, OutRequestNo: "adm-1"}); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := srv.HTTPClient().Get(srv.URL + "/_emulator/memberships?card_id=" + wxpaytest.CardID)
+	resp, err := srv.HTTPClient().Get(srv.URL + "/_emulator/memberships?card_id=" + emulator.DemoCardID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +283,7 @@ func TestAdminMemberships(t *testing.T) {
 			RequestNo string `json:"request_no"`
 		} `json:"memberships"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Count != 1 || out.Memberships[0].OpenID != wxpaytest.OpenID || out.Memberships[0].RequestNo != "adm-1" {
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Count != 1 || out.Memberships[0].OpenID != emulator.DemoOpenID || out.Memberships[0].RequestNo != "adm-1" {
 		t.Errorf("%+v %v", out, err)
 	}
 }
@@ -393,7 +393,7 @@ func BenchmarkEmulatorUsersImport(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	imp := c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).Users.Import
+	imp := c.V3.Marketing.MembercardOpen.Cards.CardID(emulator.DemoCardID).Users.Import
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()

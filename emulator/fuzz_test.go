@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/emulator"
 	"github.com/wxpaykit/wxpay/internal/apispec"
 	"github.com/wxpaykit/wxpay/internal/testkeys"
 	"github.com/wxpaykit/wxpay/internal/wire"
@@ -83,7 +84,7 @@ func minimalRequest(t testing.TB, op *apispec.Operation, code string) (target st
 	if op.HasBody {
 		m := minimal(op, op.Body, code, true)
 		if op.ID == "CreatePayrollCardToken" || op.ID == "ValidatePayrollCardToken" {
-			m["sub_appid"] = wxpaytest.SubAppID
+			m["sub_appid"] = emulator.DemoSubAppID
 		}
 		var err error
 		if body, err = json.Marshal(seal(t, m)); err != nil {
@@ -111,7 +112,7 @@ func FuzzSignedRequest(f *testing.F) {
 		target, body, needsSerial := minimalRequest(f, op, code)
 		serial := ""
 		if needsSerial {
-			serial = wxpaytest.PublicKeyID
+			serial = emulator.DemoPublicKeyID
 		}
 		f.Add(op.Method, target, "application/json", serial, body)
 	}
@@ -139,7 +140,7 @@ func FuzzSignedRequest(f *testing.F) {
 		}
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set("User-Agent", "fuzz")
-		req.Header.Set("Authorization", wire.Authorization{MchID: wxpaytest.MchID, SerialNo: wxpaytest.MerchantSerial,
+		req.Header.Set("Authorization", wire.Authorization{MchID: emulator.DemoMchID, SerialNo: emulator.DemoMerchantSerial,
 			NonceStr: nonce, Timestamp: ts, Signature: base64.StdEncoding.EncodeToString(sig)}.String())
 		if contentType != "" {
 			req.Header.Set("Content-Type", contentType)
@@ -175,7 +176,7 @@ func FuzzSignedRequest(f *testing.F) {
 			t.Fatalf("%d answer is not JSON: %q", res.StatusCode, got)
 		}
 		sigBytes, err := base64.StdEncoding.DecodeString(res.Header.Get("Wechatpay-Signature"))
-		if err != nil || res.Header.Get("Wechatpay-Serial") != wxpaytest.PublicKeyID {
+		if err != nil || res.Header.Get("Wechatpay-Serial") != emulator.DemoPublicKeyID {
 			t.Fatalf("2xx without a usable signature: %v", res.Header)
 		}
 		rd := sha256.Sum256(wire.AppendResponseMessage(nil, res.Header.Get("Wechatpay-Timestamp"), res.Header.Get("Wechatpay-Nonce"), got))

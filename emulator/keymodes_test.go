@@ -8,6 +8,7 @@ import (
 	"github.com/wxpaykit/wxpay"
 	"github.com/wxpaykit/wxpay/apiv3/cardmember"
 	"github.com/wxpaykit/wxpay/apiv3/payrollcard"
+	"github.com/wxpaykit/wxpay/emulator"
 	"github.com/wxpaykit/wxpay/internal/testkeys"
 	"github.com/wxpaykit/wxpay/wxpaytest"
 )
@@ -17,7 +18,7 @@ import (
 func onlyKey(t *testing.T, srv *wxpaytest.Server, serial string) *wxpay.Verifier {
 	t.Helper()
 	k := testkeys.Shared()
-	opt := wxpay.WithPlatformPublicKey(wxpaytest.PublicKeyID, &k.Platform.PublicKey)
+	opt := wxpay.WithPlatformPublicKey(emulator.DemoPublicKeyID, &k.Platform.PublicKey)
 	if serial == k.PlatformCertSerial {
 		opt = wxpay.WithPlatformCertificate(k.PlatformCert)
 	}
@@ -43,12 +44,12 @@ func TestAnswerKeyFollowsModeAndRequestSerial(t *testing.T) {
 	tests := []struct {
 		mode, requestSerial, want string
 	}{
-		{"public key", "", wxpaytest.PublicKeyID},
-		{"public key", wxpaytest.PublicKeyID, wxpaytest.PublicKeyID},
+		{"public key", "", emulator.DemoPublicKeyID},
+		{"public key", emulator.DemoPublicKeyID, emulator.DemoPublicKeyID},
 		{"certificate", "", certSerial},
 		{"certificate", certSerial, certSerial},
-		{"certificate", wxpaytest.PublicKeyID, certSerial}, // no public key to sign with
-		{"transition", wxpaytest.PublicKeyID, wxpaytest.PublicKeyID},
+		{"certificate", emulator.DemoPublicKeyID, certSerial}, // no public key to sign with
+		{"transition", emulator.DemoPublicKeyID, emulator.DemoPublicKeyID},
 		{"transition", "", certSerial},
 		{"transition", certSerial, certSerial},
 	}
@@ -80,7 +81,7 @@ func TestAnswerKeyFollowsModeAndRequestSerial(t *testing.T) {
 			if err := onlyKey(t, srv, tt.want).Verify(resp.Header, raw); err != nil {
 				t.Errorf("does not verify with %s: %v", tt.want, err)
 			}
-			other := wxpaytest.PublicKeyID
+			other := emulator.DemoPublicKeyID
 			if tt.want == other {
 				other = certSerial
 			}
@@ -100,14 +101,14 @@ func TestClientVerifiesInEveryMode(t *testing.T) {
 		want string
 	}{
 		"certificate": {wxpaytest.WithCertificateMode(), testkeys.Shared().PlatformCertSerial},
-		"transition":  {wxpaytest.WithTransition(), wxpaytest.PublicKeyID}, // the client names its public key
+		"transition":  {wxpaytest.WithTransition(), emulator.DemoPublicKeyID}, // the client names its public key
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			srv := wxpaytest.NewServer(tt.opt)
 			t.Cleanup(srv.Close)
 			_, resp, err := srv.Client().V3.Brand.Partner.CardMember.PreAuthTokens.Post(context.Background(),
-				&cardmember.CreatePreAuthTokenRequest{BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID})
+				&cardmember.CreatePreAuthTokenRequest{BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, OpenID: emulator.DemoOpenID})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,7 +117,7 @@ func TestClientVerifiesInEveryMode(t *testing.T) {
 			}
 			// Encrypted fields are accepted with the key the client picks in this mode.
 			tok, _, err := srv.Client().V3.PayrollCard.Tokens.Post(context.Background(), &payrollcard.CreateTokenRequest{
-				OpenID: wxpaytest.OpenID, SubMchID: wxpaytest.SubMchID, SubAppID: wxpaytest.SubAppID, UserName: "张三", IDCardNumber: "110101199003077777"})
+				OpenID: emulator.DemoOpenID, SubMchID: emulator.DemoSubMchID, SubAppID: emulator.DemoSubAppID, UserName: "张三", IDCardNumber: "110101199003077777"})
 			if err != nil || tok.ExpiresIn != 1800 {
 				t.Errorf("payroll token: %+v %v", tok, err)
 			}
@@ -147,7 +148,7 @@ func TestCertificatesDownload(t *testing.T) {
 			srv := wxpaytest.NewServer(opts...)
 			t.Cleanup(srv.Close)
 			certs, err := wxpay.DownloadCertificates(context.Background(), srv.APIv3Key(),
-				wxpay.WithMerchant(wxpaytest.MchID, wxpaytest.MerchantSerial, srv.MerchantKey()),
+				wxpay.WithMerchant(emulator.DemoMchID, emulator.DemoMerchantSerial, srv.MerchantKey()),
 				wxpay.WithBaseURL(srv.URL), wxpay.WithHTTPClient(srv.HTTPClient()), wxpay.WithClock(srv.Now))
 			if !tt.found {
 				var ae *wxpay.APIError
@@ -165,7 +166,7 @@ func TestCertificatesDownload(t *testing.T) {
 			// With the wrong APIv3 key the certificate does not decrypt.
 			wrong, _ := wxpay.ParseAPIv3Key("0123456789abcdef0123456789abcdef")
 			if _, err := wxpay.DownloadCertificates(context.Background(), wrong,
-				wxpay.WithMerchant(wxpaytest.MchID, wxpaytest.MerchantSerial, srv.MerchantKey()),
+				wxpay.WithMerchant(emulator.DemoMchID, emulator.DemoMerchantSerial, srv.MerchantKey()),
 				wxpay.WithBaseURL(srv.URL), wxpay.WithHTTPClient(srv.HTTPClient()), wxpay.WithClock(srv.Now)); err == nil {
 				t.Error("certificates decrypted with a wrong APIv3 key")
 			}

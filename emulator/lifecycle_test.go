@@ -42,11 +42,14 @@ func TestListPaging(t *testing.T) {
 		offset, limit string
 		total, n      int
 	}{
+		// This list's offset is a page index (分页页码): pages of limit items.
 		{"0", "10", 3, 3},
 		{"1", "1", 3, 1},
+		{"1", "2", 3, 1}, // the second page of two holds the third card
 		{"3", "10", 3, 0},
 		{"99", "10", 3, 0},
-		{"2", "9223372036854775807", 3, 1}, // offset+limit overflows int64
+		{"2", "9223372036854775807", 3, 0}, // offset×limit overflows int64
+		{"9223372036854775807", "2", 3, 0},
 	}
 	// The demo merchant owns the SYSTEM_ALLOCATE and REAL_TIME cards; one more.
 	create, _ := apispec.ByID("CreateMembercardCard")
@@ -89,50 +92,50 @@ func TestImportRules(t *testing.T) {
 	}
 
 	// SYSTEM_ALLOCATE: the service allocates, whatever code is sent.
-	code, err := imp(wxpaytest.CardID, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "r-1", Code: "MINE0001"})
+	code, err := imp(emulator.DemoCardID, &membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID, OutRequestNo: "r-1", Code: "MINE0001"})
 	if err != nil || len(code) != 12 || strings.Trim(code, "0123456789") != "" {
 		t.Fatalf("code %q %v", code, err)
 	}
 	// The same number for another card is "the same number, different parameters".
-	_, err = imp(wxpaytest.RealTimeCardID, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "r-1", Code: "MINE0001"})
+	_, err = imp(emulator.DemoRealTimeCardID, &membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID, OutRequestNo: "r-1", Code: "MINE0001"})
 	apiErr(t, err, 400, "INVALID_REQUEST", "请确认相同单号是否使用了不同的参数")
 	// The user already holds the card.
-	_, err = imp(wxpaytest.CardID, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "r-2"})
+	_, err = imp(emulator.DemoCardID, &membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID, OutRequestNo: "r-2"})
 	apiErr(t, err, 400, "INVALID_REQUEST", "该用户已领取过此会员卡，不可重复导入")
 	// An openid of another AppID is not an openid of the card's AppID.
-	_, err = imp(wxpaytest.CardID, &membercardopen.ImportUserRequest{OpenID: "oOtherApp", OutRequestNo: "r-3"})
+	_, err = imp(emulator.DemoCardID, &membercardopen.ImportUserRequest{OpenID: "oOtherApp", OutRequestNo: "r-3"})
 	apiErr(t, err, 400, "PARAM_ERROR", "OpenID有误")
 	if d := detail(t, err); d.Field != "/openid" || d.Location != "body" || d.Value != "oOtherApp" {
 		t.Errorf("detail %+v", d)
 	}
 	// REAL_TIME: the code is required and used, once per card.
-	_, err = imp(wxpaytest.RealTimeCardID, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "rt-1"})
+	_, err = imp(emulator.DemoRealTimeCardID, &membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID, OutRequestNo: "rt-1"})
 	if d := detail(t, err); d.Field != "/code" {
 		t.Errorf("detail %+v", d)
 	}
-	if code, err := imp(wxpaytest.RealTimeCardID, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "rt-2", Code: "RT1"}); err != nil || code != "RT1" {
+	if code, err := imp(emulator.DemoRealTimeCardID, &membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID, OutRequestNo: "rt-2", Code: "RT1"}); err != nil || code != "RT1" {
 		t.Fatalf("%q %v", code, err)
 	}
-	_, err = imp(wxpaytest.RealTimeCardID, &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID2, OutRequestNo: "rt-3", Code: "RT1"})
+	_, err = imp(emulator.DemoRealTimeCardID, &membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID2, OutRequestNo: "rt-3", Code: "RT1"})
 	apiErr(t, err, 400, "INVALID_REQUEST", "该code已被使用")
 	// A failed import leaves nothing behind: the number can be used once the user exists.
-	_, err = imp(wxpaytest.CardID, &membercardopen.ImportUserRequest{OpenID: "oLater", OutRequestNo: "r-4"})
+	_, err = imp(emulator.DemoCardID, &membercardopen.ImportUserRequest{OpenID: "oLater", OutRequestNo: "r-4"})
 	apiErr(t, err, 400, "PARAM_ERROR", "OpenID有误")
 	e.AddUser(emulator.User{OpenID: "oLater"})
-	if _, err := imp(wxpaytest.CardID, &membercardopen.ImportUserRequest{OpenID: "oLater", OutRequestNo: "r-4"}); err != nil {
+	if _, err := imp(emulator.DemoCardID, &membercardopen.ImportUserRequest{OpenID: "oLater", OutRequestNo: "r-4"}); err != nil {
 		t.Errorf("after adding the user: %v", err)
 	}
 	if n := e.MembershipCount(); n != 3 {
 		t.Errorf("%d memberships, want 3", n)
 	}
 	// Deposited codes: duplicates (in the pool or in use) are refused.
-	if err := e.AddCard(emulator.Card{ID: "pbLatDeposit", Family: emulator.MembercardFamily, MchID: wxpaytest.MchID, CodeMode: emulator.MerchantDeposit}); err != nil {
+	if err := e.AddCard(emulator.Card{ID: "pbLatDeposit", Family: emulator.MembercardFamily, MchID: emulator.DemoMchID, CodeMode: emulator.MerchantDeposit}); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.DepositCodes("pbLatDeposit", "D1", "D2", "D1", ""); n != 2 {
 		t.Errorf("%d codes deposited, want 2", n)
 	}
-	if code, err := imp("pbLatDeposit", &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "d-1", Code: "IGNORED"}); err != nil || code != "D1" {
+	if code, err := imp("pbLatDeposit", &membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID, OutRequestNo: "d-1", Code: "IGNORED"}); err != nil || code != "D1" {
 		t.Errorf("%q %v", code, err)
 	}
 	if n := e.DepositCodes("pbLatDeposit", "D1"); n != 0 {
@@ -144,12 +147,12 @@ func TestMembercardUserCardLifecycle(t *testing.T) {
 	t.Parallel()
 	_, c := newServer(t)
 	ctx := context.Background()
-	m, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).Users.Import.Post(ctx,
-		&membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "lc-1"})
+	m, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID(emulator.DemoCardID).Users.Import.Post(ctx,
+		&membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID, OutRequestNo: "lc-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	codes := c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).Codes
+	codes := c.V3.Marketing.MembercardOpen.Cards.CardID(emulator.DemoCardID).Codes
 	if _, err := codes.Code(m.Code).Activate.Post(ctx, &membercardopen.ActivateUserCardRequest{MembershipNumber: "M0001"}); err != nil {
 		t.Fatal(err)
 	}
@@ -157,10 +160,10 @@ func TestMembercardUserCardLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _, err := codes.Code(m.Code).Get(ctx)
-	if err != nil || got.OpenID != wxpaytest.OpenID || got.MembershipNumber != "M0001" || got.Level != "金卡" || got.UserCardStatus != "EFFECTIVE" {
+	if err != nil || got.OpenID != emulator.DemoOpenID || got.MembershipNumber != "M0001" || got.Level != "金卡" || got.UserCardStatus != "EFFECTIVE" {
 		t.Fatalf("get: %+v %v", got, err)
 	}
-	list, _, err := c.V3.Marketing.MembercardOpen.User.Cards.Get(ctx, &membercardopen.ListUserCardsRequest{OpenID: wxpaytest.OpenID, Limit: 10})
+	list, _, err := c.V3.Marketing.MembercardOpen.User.Cards.Get(ctx, &membercardopen.ListUserCardsRequest{OpenID: emulator.DemoOpenID, Limit: 10})
 	if err != nil || list.TotalCount != 1 || len(list.Data) != 1 || list.Data[0].Code != m.Code {
 		t.Fatalf("list: %+v %v", list, err)
 	}
@@ -179,12 +182,12 @@ func TestBrandCardAndUserCardLists(t *testing.T) {
 	ctx := context.Background()
 	bc := c.V3.Brand.Partner.CardMember
 	if _, _, err := bc.UserCards.ImportByOpenID.Post(ctx, &cardmember.ImportUserCardByOpenIDRequest{
-		BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID, UserCardCode: "100000000001",
+		BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, OpenID: emulator.DemoOpenID, UserCardCode: "100000000001",
 		PickupTime: "2026-01-01T10:00:00+08:00", DateInformation: cardmember.ValidDateInformation{Type: cardmember.ValidDateTypePermanent}}); err != nil {
 		t.Fatal(err)
 	}
 	for state, want := range map[cardmember.UserCardState]int64{"": 1, "EFFECTIVE": 1, "INVALID": 0} {
-		list, _, err := bc.UserCards.Get(ctx, &cardmember.ListUserCardsRequest{BrandID: wxpaytest.BrandID, OpenID: wxpaytest.OpenID, UserCardState: state, Limit: 10})
+		list, _, err := bc.UserCards.Get(ctx, &cardmember.ListUserCardsRequest{BrandID: emulator.DemoBrandID, OpenID: emulator.DemoOpenID, UserCardState: state, Limit: 10})
 		if err != nil || list.TotalCount != want || int64(len(list.Data)) != want {
 			t.Fatalf("state %q: %+v %v", state, list, err)
 		}
@@ -192,11 +195,11 @@ func TestBrandCardAndUserCardLists(t *testing.T) {
 			t.Errorf("state %q: %+v", state, list.Data[0])
 		}
 	}
-	inv, _, err := bc.Cards.CardID(wxpaytest.BrandCardID).Invalidate.Post(ctx, &cardmember.InvalidateCardRequest{BrandID: wxpaytest.BrandID})
-	if err != nil || inv.State != "CARD_INVALID" || inv.CardID != wxpaytest.BrandCardID {
+	inv, _, err := bc.Cards.CardID(emulator.DemoBrandCardID).Invalidate.Post(ctx, &cardmember.InvalidateCardRequest{BrandID: emulator.DemoBrandID})
+	if err != nil || inv.State != "CARD_INVALID" || inv.CardID != emulator.DemoBrandCardID {
 		t.Fatalf("invalidate: %+v %v", inv, err)
 	}
-	got, _, err := bc.Cards.CardID(wxpaytest.BrandCardID).Get(ctx, &cardmember.GetCardRequest{BrandID: wxpaytest.BrandID})
+	got, _, err := bc.Cards.CardID(emulator.DemoBrandCardID).Get(ctx, &cardmember.GetCardRequest{BrandID: emulator.DemoBrandID})
 	if err != nil || got.State != "CARD_INVALID" {
 		t.Errorf("get: %+v %v", got, err)
 	}
@@ -210,7 +213,7 @@ func TestProtocolEdges(t *testing.T) {
 	body := `{"activate_type":"AUTO_ACTIVATE"}`
 
 	// A serial is matched whatever its case.
-	lower := rawRequest{method: "POST", target: permissionPath, body: body, serial: strings.ToLower(wxpaytest.MerchantSerial)}
+	lower := rawRequest{method: "POST", target: permissionPath, body: body, serial: strings.ToLower(emulator.DemoMerchantSerial)}
 	if resp, b := lower.do(t, srv); resp.StatusCode != 200 {
 		t.Errorf("lower-case serial: %d %v", resp.StatusCode, b)
 	}
@@ -257,7 +260,7 @@ func TestServeHTTPDirectly(t *testing.T) {
 	req.Header.Set("Accept", "*/*")
 	req.Header.Set("User-Agent", "direct")
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	req.Header.Set("Authorization", wire.Authorization{MchID: wxpaytest.MchID, SerialNo: wxpaytest.MerchantSerial,
+	req.Header.Set("Authorization", wire.Authorization{MchID: emulator.DemoMchID, SerialNo: emulator.DemoMerchantSerial,
 		NonceStr: "DIRECT0000000000000000000000001", Timestamp: ts, Signature: base64.StdEncoding.EncodeToString(sig)}.String())
 	w := httptest.NewRecorder()
 	srv.Emulator.ServeHTTP(w, req)

@@ -267,7 +267,7 @@ func TestSlowAnswerOutlastsReadTimeout(t *testing.T) {
 	srv, c := newServer(t, wxpaytest.WithEmulatorOptions(emulator.WithReadTimeout(bound)))
 	srv.Emulator.SetFault("*", emulator.Fault{Latency: 2 * bound})
 	ctx := context.Background()
-	if _, err := c.Chain("v3/marketing/membercard-open/cards/{card_id}").Get(ctx, wxpay.PathParam("card_id", wxpaytest.CardID)); err != nil {
+	if _, err := c.Chain("v3/marketing/membercard-open/cards/{card_id}").Get(ctx, wxpay.PathParam("card_id", emulator.DemoCardID)); err != nil {
 		t.Errorf("a GET answered %v after its headers: %v", 2*bound, err)
 	}
 	if err := permission(ctx, c); err != nil {

@@ -48,10 +48,10 @@ func (r rawRequest) build(t *testing.T, srv *wxpaytest.Server) (*http.Request, [
 		r.key = testkeys.Shared().Merchant
 	}
 	if r.mchID == "" {
-		r.mchID = wxpaytest.MchID
+		r.mchID = emulator.DemoMchID
 	}
 	if r.serial == "" {
-		r.serial = wxpaytest.MerchantSerial
+		r.serial = emulator.DemoMerchantSerial
 	}
 	if r.at.IsZero() {
 		r.at = srv.Now()
@@ -123,20 +123,20 @@ func send(t *testing.T, srv *wxpaytest.Server, req *http.Request) (*http.Respons
 	return resp, b, out
 }
 
-const permissionPath = "/v3/marketing/membercard-open/cards/" + wxpaytest.CardID + "/permission-tokens"
+const permissionPath = "/v3/marketing/membercard-open/cards/" + emulator.DemoCardID + "/permission-tokens"
 
 func TestNewValidatesConfiguration(t *testing.T) {
 	t.Parallel()
 	k := testkeys.Shared()
 	for name, opts := range map[string][]emulator.Option{
-		"no merchant":           {emulator.WithPublicKey(wxpaytest.PublicKeyID, k.Platform)},
+		"no merchant":           {emulator.WithPublicKey(emulator.DemoPublicKeyID, k.Platform)},
 		"no key":                {emulator.WithMerchant("1", "AB", &k.Merchant.PublicKey)},
 		"bad public key id":     {emulator.WithPublicKey("5157F0", k.Platform)},
 		"cert with another key": {emulator.WithCertificate(k.PlatformCert, k.Other)},
-		"merchant serial clash": {emulator.WithMerchant("1", wxpaytest.PublicKeyID, &k.Merchant.PublicKey), emulator.WithPublicKey(wxpaytest.PublicKeyID, k.Platform)},
-		"zero window":           {emulator.WithMerchant("1", "AB", &k.Merchant.PublicKey), emulator.WithPublicKey(wxpaytest.PublicKeyID, k.Platform), emulator.WithTimestampWindow(0)},
-		"zero read timeout":     {emulator.WithMerchant("1", "AB", &k.Merchant.PublicKey), emulator.WithPublicKey(wxpaytest.PublicKeyID, k.Platform), emulator.WithReadTimeout(0)},
-		"negative idle timeout": {emulator.WithMerchant("1", "AB", &k.Merchant.PublicKey), emulator.WithPublicKey(wxpaytest.PublicKeyID, k.Platform), emulator.WithIdleTimeout(-time.Second)},
+		"merchant serial clash": {emulator.WithMerchant("1", emulator.DemoPublicKeyID, &k.Merchant.PublicKey), emulator.WithPublicKey(emulator.DemoPublicKeyID, k.Platform)},
+		"zero window":           {emulator.WithMerchant("1", "AB", &k.Merchant.PublicKey), emulator.WithPublicKey(emulator.DemoPublicKeyID, k.Platform), emulator.WithTimestampWindow(0)},
+		"zero read timeout":     {emulator.WithMerchant("1", "AB", &k.Merchant.PublicKey), emulator.WithPublicKey(emulator.DemoPublicKeyID, k.Platform), emulator.WithReadTimeout(0)},
+		"negative idle timeout": {emulator.WithMerchant("1", "AB", &k.Merchant.PublicKey), emulator.WithPublicKey(emulator.DemoPublicKeyID, k.Platform), emulator.WithIdleTimeout(-time.Second)},
 	} {
 		if _, err := emulator.New(opts...); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -126,7 +126,7 @@ func TestAcceptsWhatSDKsSend(t *testing.T) {
 	srv := wxpaytest.NewServer()
 	t.Cleanup(srv.Close)
 	v := srv.Verifier()
-	cardPath := "/v3/marketing/membercard-open/cards/" + wxpaytest.CardID
+	cardPath := "/v3/marketing/membercard-open/cards/" + emulator.DemoCardID
 	tests := []struct {
 		name string
 		req  rawRequest

@@ -11,7 +11,8 @@ import (
 
 // listPage answers a list operation with the page of items that the query's
 // offset and limit (validated as non-negative integers; limit 0 or absent
-// means 20) select, each item rendered by item.
+// means 20) select, each item rendered by item. The offset counts items or,
+// for the lists the spec marks so (分页页码), pages.
 func listPage[T any](e *Emulator, r *request, items []T, item func(T) any) answer {
 	offset, _ := strconv.Atoi(r.query.Get("offset"))
 	limit, _ := strconv.Atoi(r.query.Get("limit"))
@@ -20,6 +21,14 @@ func listPage[T any](e *Emulator, r *request, items []T, item func(T) any) answe
 		limit = 20
 	}
 	from := min(offset, len(items))
+	if r.op.ListOffset == "page" && offset > 0 {
+		// 分页页码: offset counts pages of limit items (no overflow: an
+		// offset past the end is the end).
+		from = len(items)
+		if offset < len(items)/limit+1 {
+			from = min(offset*limit, len(items))
+		}
+	}
 	to := len(items)
 	if limit < to-from { // no overflow for a huge limit
 		to = from + limit

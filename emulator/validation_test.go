@@ -7,13 +7,13 @@ import (
 	"testing"
 
 	"github.com/wxpaykit/wxpay"
-	"github.com/wxpaykit/wxpay/wxpaytest"
+	"github.com/wxpaykit/wxpay/emulator"
 )
 
 // importBody is a valid import-by-openid body to which a test applies one change.
 func importBody(change func(m map[string]any)) map[string]any {
 	m := map[string]any{
-		"brand_id": wxpaytest.BrandID, "card_id": wxpaytest.BrandCardID, "openid": wxpaytest.OpenID,
+		"brand_id": emulator.DemoBrandID, "card_id": emulator.DemoBrandCardID, "openid": emulator.DemoOpenID,
 		"user_card_code": "100200300", "pickup_time": "2026-01-01T10:00:00+08:00",
 		"date_information": map[string]any{"type": "PERMANENT"},
 	}
@@ -32,7 +32,7 @@ func TestValidationPointers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serial := wxpay.Header("Wechatpay-Serial", wxpaytest.PublicKeyID)
+	serial := wxpay.Header("Wechatpay-Serial", emulator.DemoPublicKeyID)
 	importByOpenID := func(change func(m map[string]any)) error {
 		_, err := c.Chain("v3/brand/partner/card-member/user-cards/import-by-openid").Post(ctx, importBody(change), serial)
 		return err
@@ -80,13 +80,13 @@ func TestValidationPointers(t *testing.T) {
 		}, "/user_card_code", "body", "100200300", ""},
 		{"boolean where an integer belongs", func() error {
 			_, err := c.Chain("v3/brand/partner/card-member/user-points/sync").Post(ctx, map[string]any{
-				"out_request_no": "sync-1", "brand_id": wxpaytest.BrandID, "card_id": wxpaytest.BrandCardID,
-				"openid": wxpaytest.OpenID, "user_card_code": "1", "point_balance": true})
+				"out_request_no": "sync-1", "brand_id": emulator.DemoBrandID, "card_id": emulator.DemoBrandCardID,
+				"openid": emulator.DemoOpenID, "user_card_code": "1", "point_balance": true})
 			return err
 		}, "/point_balance", "body", "true", ""},
 		{"pattern", func() error {
 			_, err := c.Chain("v3/marketing/membercard-open/cards/{card_id}/users/import").Post(ctx,
-				map[string]any{"openid": wxpaytest.OpenID, "out_request_no": "has space"}, wxpay.PathParam("card_id", wxpaytest.CardID))
+				map[string]any{"openid": emulator.DemoOpenID, "out_request_no": "has space"}, wxpay.PathParam("card_id", emulator.DemoCardID))
 			return err
 		}, "/out_request_no", "body", "has space", ""},
 		{"missing query parameter", func() error {
@@ -124,7 +124,7 @@ func TestValidationPointers(t *testing.T) {
 		})
 	}
 	// Nothing invalid was imported.
-	if n := len(srv.Emulator.Memberships(wxpaytest.BrandCardID)); n != 0 {
+	if n := len(srv.Emulator.Memberships(emulator.DemoBrandCardID)); n != 0 {
 		t.Errorf("%d memberships after invalid imports", n)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payrollcard"
 
+	"github.com/wxpaykit/wxpay/emulator"
 	"github.com/wxpaykit/wxpay/internal/testkeys"
 	"github.com/wxpaykit/wxpay/notify"
 	"github.com/wxpaykit/wxpay/wxpaytest"
@@ -40,7 +41,7 @@ func TestOfficialClientAgainstEmulator(t *testing.T) {
 	k := testkeys.Shared()
 	ctx := context.Background()
 	client, err := core.NewClient(ctx,
-		option.WithWechatPayPublicKeyAuthCipher(wxpaytest.MchID, wxpaytest.MerchantSerial, k.Merchant, wxpaytest.PublicKeyID, &k.Platform.PublicKey),
+		option.WithWechatPayPublicKeyAuthCipher(emulator.DemoMchID, emulator.DemoMerchantSerial, k.Merchant, emulator.DemoPublicKeyID, &k.Platform.PublicKey),
 		option.WithHTTPClient(&http.Client{Transport: toServer{base: base, rt: srv.HTTPClient().Transport}}),
 	)
 	if err != nil {
@@ -48,9 +49,9 @@ func TestOfficialClientAgainstEmulator(t *testing.T) {
 	}
 	svc := payrollcard.TokensApiService{Client: client}
 	tok, result, err := svc.CreateToken(ctx, payrollcard.CreateTokenRequest{
-		Openid:         core.String(wxpaytest.OpenID),
-		SubMchid:       core.String(wxpaytest.SubMchID),
-		SubAppid:       core.String(wxpaytest.SubAppID),
+		Openid:         core.String(emulator.DemoOpenID),
+		SubMchid:       core.String(emulator.DemoSubMchID),
+		SubAppid:       core.String(emulator.DemoSubAppID),
 		UserName:       core.String("张三"),
 		IdCardNumber:   core.String("110101199003077777"),
 		EmploymentType: payrollcard.EMPLOYMENTTYPE_LONG_TERM_EMPLOYMENT.Ptr(),
@@ -58,15 +59,15 @@ func TestOfficialClientAgainstEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatalf("official CreateToken against the emulator: %v", err)
 	}
-	if *tok.ExpiresIn != 1800 || *tok.SubMchid != wxpaytest.SubMchID || *tok.Mchid != wxpaytest.MchID || *tok.Token == "" {
+	if *tok.ExpiresIn != 1800 || *tok.SubMchid != emulator.DemoSubMchID || *tok.Mchid != emulator.DemoMchID || *tok.Token == "" {
 		t.Errorf("token = %+v", tok)
 	}
-	if result.Response.Header.Get("Wechatpay-Serial") != wxpaytest.PublicKeyID {
+	if result.Response.Header.Get("Wechatpay-Serial") != emulator.DemoPublicKeyID {
 		t.Errorf("answer signed by %q", result.Response.Header.Get("Wechatpay-Serial"))
 	}
 	// Business rules apply to the official client as to ours.
 	_, _, err = svc.CreateToken(ctx, payrollcard.CreateTokenRequest{
-		Openid: core.String(wxpaytest.OpenID), SubMchid: core.String("1900000999"), SubAppid: core.String(wxpaytest.SubAppID),
+		Openid: core.String(emulator.DemoOpenID), SubMchid: core.String("1900000999"), SubAppid: core.String(emulator.DemoSubAppID),
 		UserName: core.String("张三"), IdCardNumber: core.String("110101199003077777"),
 	})
 	if apiErr, ok := err.(*core.APIError); !ok || apiErr.StatusCode != 400 || apiErr.Code != "INVALID_REQUEST" {
@@ -82,12 +83,12 @@ func TestOfficialNotifyHandlerParsesEmulatorNotifications(t *testing.T) {
 	srv := wxpaytest.NewServer(wxpaytest.WithRealClock())
 	t.Cleanup(srv.Close)
 	k := testkeys.Shared()
-	handler, err := officialnotify.NewRSANotifyHandler(wxpaytest.APIv3Key, verifiers.NewSHA256WithRSAPubkeyVerifier(wxpaytest.PublicKeyID, k.Platform.PublicKey))
+	handler, err := officialnotify.NewRSANotifyHandler(wxpaytest.APIv3Key, verifiers.NewSHA256WithRSAPubkeyVerifier(emulator.DemoPublicKeyID, k.Platform.PublicKey))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req, err := srv.NewNotificationRequest("http://merchant.example/notify", notify.EventMembercardActivateCard, map[string]string{
-		"event_type": "MEMBER_CARD_ACTIVATE", "card_id": wxpaytest.CardID, "openid": wxpaytest.OpenID,
+		"event_type": "MEMBER_CARD_ACTIVATE", "card_id": emulator.DemoCardID, "openid": emulator.DemoOpenID,
 		"event_time": "2026-01-01T10:00:00+08:00", "activate_scene": "NEW_ACTIVATE"})
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +101,7 @@ func TestOfficialNotifyHandlerParsesEmulatorNotifications(t *testing.T) {
 	if err != nil {
 		t.Fatalf("official handler rejects the emulator's notification: %v", err)
 	}
-	if n.EventType != notify.EventMembercardActivateCard || content.CardID != wxpaytest.CardID || content.OpenID != wxpaytest.OpenID {
+	if n.EventType != notify.EventMembercardActivateCard || content.CardID != emulator.DemoCardID || content.OpenID != emulator.DemoOpenID {
 		t.Errorf("notification %+v, content %+v", n, content)
 	}
 }

@@ -41,7 +41,7 @@ func benchmarkImport(b *testing.B, concurrency int) {
 	w := bufio.NewWriter(f)
 	users := make([]emulator.User, rows)
 	for i := range users {
-		users[i] = emulator.User{OpenID: fmt.Sprintf("oThroughput%08d", i), AppID: wxpaytest.AppID}
+		users[i] = emulator.User{OpenID: fmt.Sprintf("oThroughput%08d", i), AppID: emulator.DemoAppID}
 		fmt.Fprintln(w, users[i].OpenID)
 	}
 	if err := w.Flush(); err != nil {
@@ -62,10 +62,10 @@ func benchmarkImport(b *testing.B, concurrency int) {
 	b.ResetTimer()
 	start := time.Now()
 	sum, err := memberimport.Run(context.Background(), memberimport.Config{
-		Client: c, Kind: memberimport.Membercard, CardID: wxpaytest.CardID, InputPath: input, Concurrency: concurrency})
+		Client: c, Kind: memberimport.Membercard, CardID: emulator.DemoCardID, InputPath: input, Concurrency: concurrency})
 	elapsed := time.Since(start)
 	b.StopTimer()
-	if err != nil || sum.Imported != int64(rows) || len(srv.Emulator.Memberships(wxpaytest.CardID)) != rows {
+	if err != nil || sum.Imported != int64(rows) || len(srv.Emulator.Memberships(emulator.DemoCardID)) != rows {
 		b.Fatalf("%+v %v", sum, err)
 	}
 	bound = max(bound, testkeys.SignPairsPerSecond())

@@ -28,9 +28,9 @@ func Example_preAuthToken() {
 	ctx := context.Background()
 
 	resp, err := client.Chain("v3/brand/partner/card-member/pre-auth-tokens").Post(ctx, map[string]string{
-		"brand_id": wxpaytest.BrandID,
-		"card_id":  wxpaytest.BrandCardID,
-		"openid":   wxpaytest.OpenID,
+		"brand_id": emulator.DemoBrandID,
+		"card_id":  emulator.DemoBrandCardID,
+		"openid":   emulator.DemoOpenID,
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -48,7 +48,7 @@ func Example_preAuthToken() {
 
 	// An openid the service does not know is a documented business error.
 	_, err = client.Chain("v3/brand/partner/card-member/pre-auth-tokens").Post(ctx, map[string]string{
-		"brand_id": wxpaytest.BrandID, "card_id": wxpaytest.BrandCardID, "openid": "oUnknown",
+		"brand_id": emulator.DemoBrandID, "card_id": emulator.DemoBrandCardID, "openid": "oUnknown",
 	})
 	var apiErr *wxpay.APIError
 	if errors.As(err, &apiErr) {
@@ -68,7 +68,7 @@ func Example_permissionToken() {
 
 	resp, err := client.Chain("v3/marketing/membercard-open/cards/{card_id}/permission-tokens").Post(context.Background(),
 		map[string]any{"activate_type": "AUTO_ACTIVATE", "outer_str": "store001"},
-		wxpay.PathParam("card_id", wxpaytest.CardID))
+		wxpay.PathParam("card_id", emulator.DemoCardID))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -96,9 +96,9 @@ func Example_payrollCardToken() {
 	client := srv.Client()
 
 	resp, err := client.Chain("v3/payroll-card/tokens").Post(context.Background(), map[string]any{
-		"openid":          wxpaytest.OpenID,
-		"sub_mchid":       wxpaytest.SubMchID,
-		"sub_appid":       wxpaytest.SubAppID,
+		"openid":          emulator.DemoOpenID,
+		"sub_mchid":       emulator.DemoSubMchID,
+		"sub_appid":       emulator.DemoSubAppID,
 		"user_name":       wxpay.Sensitive("张三"),
 		"id_card_number":  wxpay.Sensitive("110101199003077777"),
 		"employment_type": "LONG_TERM_EMPLOYMENT",
@@ -131,10 +131,10 @@ func Example_usersImport() {
 	client := srv.Client()
 	ctx := context.Background()
 	imp := client.Chain("v3/marketing/membercard-open/cards/{card_id}/users/import")
-	card := wxpay.PathParam("card_id", wxpaytest.CardID)
+	card := wxpay.PathParam("card_id", emulator.DemoCardID)
 
 	for range 2 {
-		resp, err := imp.Post(ctx, map[string]string{"openid": wxpaytest.OpenID, "out_request_no": "1900000001-20260101-0001"}, card)
+		resp, err := imp.Post(ctx, map[string]string{"openid": emulator.DemoOpenID, "out_request_no": "1900000001-20260101-0001"}, card)
 		if err != nil {
 			fmt.Println(err)
 			return
@@ -148,9 +148,9 @@ func Example_usersImport() {
 		}
 		fmt.Println("code", m.Code)
 	}
-	_, err := imp.Post(ctx, map[string]string{"openid": wxpaytest.OpenID, "out_request_no": "1900000001-20260101-0002"}, card)
+	_, err := imp.Post(ctx, map[string]string{"openid": emulator.DemoOpenID, "out_request_no": "1900000001-20260101-0002"}, card)
 	fmt.Println(err != nil)
-	fmt.Println("members:", len(srv.Emulator.Memberships(wxpaytest.CardID)))
+	fmt.Println("members:", len(srv.Emulator.Memberships(emulator.DemoCardID)))
 	// Output:
 	// code 468024131285
 	// code 468024131285
@@ -169,7 +169,7 @@ func ExampleServer_faults() {
 
 	call := func() error {
 		_, err := client.Chain("v3/marketing/membercard-open/cards/{card_id}/permission-tokens").Post(ctx,
-			map[string]string{"activate_type": "AUTO_ACTIVATE"}, wxpay.PathParam("card_id", wxpaytest.CardID))
+			map[string]string{"activate_type": "AUTO_ACTIVATE"}, wxpay.PathParam("card_id", emulator.DemoCardID))
 		return err
 	}
 	fmt.Println(call())
@@ -202,8 +202,8 @@ func ExampleServer_NewNotificationRequest() {
 	})
 
 	req, err := srv.NewNotificationRequest("/wxpay/notify", notify.EventMembercardActivateCard, map[string]string{
-		"event_type": "MEMBER_CARD_ACTIVATE", "card_id": wxpaytest.CardID, "code": "478515832665",
-		"openid": wxpaytest.OpenID, "event_time": "2026-01-01T10:00:00+08:00", "activate_scene": "NEW_ACTIVATE",
+		"event_type": "MEMBER_CARD_ACTIVATE", "card_id": emulator.DemoCardID, "code": "478515832665",
+		"openid": emulator.DemoOpenID, "event_time": "2026-01-01T10:00:00+08:00", "activate_scene": "NEW_ACTIVATE",
 	})
 	if err != nil {
 		fmt.Println(err)

@@ -27,23 +27,10 @@ import (
 	"github.com/wxpaykit/wxpay/internal/testkeys"
 )
 
-// Fixtures every server starts with.
-const (
-	MchID          = emulator.DemoMchID
-	MerchantSerial = testkeys.MerchantSerial
-	PublicKeyID    = emulator.DemoPublicKeyID
-	BrandID        = emulator.DemoBrandID
-	BrandCardID    = emulator.DemoBrandCardID
-	CardID         = emulator.DemoCardID
-	RealTimeCardID = emulator.DemoRealTimeCardID
-	OpenID         = emulator.DemoOpenID
-	OpenID2        = emulator.DemoOpenID2
-	AppID          = emulator.DemoAppID
-	SubMchID       = emulator.DemoSubMchID
-	SubAppID       = emulator.DemoSubAppID
-	// APIv3Key is the server's APIv3 key, as text.
-	APIv3Key = "wxpaytestAPIv3Key0123456789abcde"
-)
+// APIv3Key is the server's APIv3 key, as text. The fixtures every server starts
+// with (merchant, brand, cards, users, sub-merchant) are the emulator's Demo
+// constants: emulator.DemoMchID, emulator.DemoCardID, …
+const APIv3Key = "wxpaytestAPIv3Key0123456789abcde"
 
 // Start is where the fake clock starts: 2026-01-01 10:00:00 China Standard Time.
 var Start = time.Date(2026, 1, 1, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))
@@ -152,13 +139,13 @@ func NewUnstartedServer(opts ...Option) *Server {
 	}
 	s := &Server{clock: &Clock{now: Start}, apiV3Key: apiKey, cfg: cfg}
 	eopts := []emulator.Option{
-		emulator.WithMerchant(MchID, MerchantSerial, &k.Merchant.PublicKey),
+		emulator.WithMerchant(emulator.DemoMchID, emulator.DemoMerchantSerial, &k.Merchant.PublicKey),
 		emulator.WithAPIv3Key(apiKey),
 		emulator.WithSeed(cfg.seed),
 		emulator.WithClock(s.Now),
 	}
 	if !cfg.certMode || cfg.transition {
-		eopts = append(eopts, emulator.WithPublicKey(PublicKeyID, k.Platform))
+		eopts = append(eopts, emulator.WithPublicKey(emulator.DemoPublicKeyID, k.Platform))
 	}
 	if cfg.certMode || cfg.transition {
 		eopts = append(eopts, emulator.WithCertificate(k.PlatformCert, k.Platform))
@@ -167,7 +154,7 @@ func NewUnstartedServer(opts ...Option) *Server {
 	if err != nil {
 		panic("wxpaytest: " + err.Error()) // only bad WithEmulatorOptions get here
 	}
-	if err := e.SeedDemo(MchID); err != nil {
+	if err := e.SeedDemo(emulator.DemoMchID); err != nil {
 		panic("wxpaytest: " + err.Error())
 	}
 	s.Emulator = e
@@ -229,7 +216,7 @@ func (s *Server) Client(opts ...wxpay.Option) *wxpay.Client {
 func (s *Server) NewClient(opts ...wxpay.Option) (*wxpay.Client, error) {
 	k := testkeys.Shared()
 	base := []wxpay.Option{
-		wxpay.WithMerchant(MchID, MerchantSerial, k.Merchant),
+		wxpay.WithMerchant(emulator.DemoMchID, emulator.DemoMerchantSerial, k.Merchant),
 		wxpay.WithClock(s.Now),
 	}
 	if s.URL != "" {
@@ -239,7 +226,7 @@ func (s *Server) NewClient(opts ...wxpay.Option) (*wxpay.Client, error) {
 		base = append(base, wxpay.WithHTTPClient(hc))
 	}
 	if !s.cfg.certMode || s.cfg.transition {
-		base = append(base, wxpay.WithPlatformPublicKey(PublicKeyID, &k.Platform.PublicKey))
+		base = append(base, wxpay.WithPlatformPublicKey(emulator.DemoPublicKeyID, &k.Platform.PublicKey))
 	}
 	if s.cfg.certMode || s.cfg.transition {
 		base = append(base, wxpay.WithPlatformCertificate(k.PlatformCert))

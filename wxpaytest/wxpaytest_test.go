@@ -22,12 +22,12 @@ import (
 
 func preAuth(ctx context.Context, c *wxpay.Client) (*cardmember.PreAuthToken, error) {
 	tok, _, err := c.V3.Brand.Partner.CardMember.PreAuthTokens.Post(ctx, &cardmember.CreatePreAuthTokenRequest{
-		BrandID: wxpaytest.BrandID, CardID: wxpaytest.BrandCardID, OpenID: wxpaytest.OpenID})
+		BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, OpenID: emulator.DemoOpenID})
 	return tok, err
 }
 
 func importCode(ctx context.Context, c *wxpay.Client, openID, no string) (string, error) {
-	m, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).Users.Import.Post(ctx,
+	m, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID(emulator.DemoCardID).Users.Import.Post(ctx,
 		&membercardopen.ImportUserRequest{OpenID: openID, OutRequestNo: no})
 	if err != nil {
 		return "", err
@@ -93,7 +93,7 @@ func TestSeedMakesAnswersReproducible(t *testing.T) {
 		defer srv.Close()
 		c := srv.Client()
 		var out []string
-		for i, openID := range []string{wxpaytest.OpenID, wxpaytest.OpenID2} {
+		for i, openID := range []string{emulator.DemoOpenID, emulator.DemoOpenID2} {
 			code, err := importCode(context.Background(), c, openID, "seed-"+string(rune('a'+i)))
 			if err != nil {
 				t.Fatal(err)
@@ -119,16 +119,16 @@ func TestKeyModes(t *testing.T) {
 		wantSerial string
 		certs      int // from /v3/certificates; 0: 404 expected
 	}{
-		"public key":  {nil, wxpaytest.PublicKeyID, 0},
+		"public key":  {nil, emulator.DemoPublicKeyID, 0},
 		"certificate": {[]wxpaytest.Option{wxpaytest.WithCertificateMode()}, k.PlatformCertSerial, 1},
-		"transition":  {[]wxpaytest.Option{wxpaytest.WithTransition()}, wxpaytest.PublicKeyID, 1},
+		"transition":  {[]wxpaytest.Option{wxpaytest.WithTransition()}, emulator.DemoPublicKeyID, 1},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			srv := wxpaytest.NewServer(tt.opts...)
 			t.Cleanup(srv.Close)
 			ctx := context.Background()
-			_, resp, err := srv.Client().V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).PermissionTokens.Post(ctx,
+			_, resp, err := srv.Client().V3.Marketing.MembercardOpen.Cards.CardID(emulator.DemoCardID).PermissionTokens.Post(ctx,
 				&membercardopen.CreatePermissionTokenRequest{ActivateType: membercardopen.ActivateTypeAutoActivate})
 			if err != nil {
 				t.Fatal(err)
@@ -140,12 +140,12 @@ func TestKeyModes(t *testing.T) {
 			}
 			// The payroll token encrypts for the client's encryption key, which the server holds.
 			if _, _, err := srv.Client().V3.PayrollCard.Tokens.Post(ctx, &payrollcard.CreateTokenRequest{
-				OpenID: wxpaytest.OpenID, SubMchID: wxpaytest.SubMchID, SubAppID: wxpaytest.SubAppID,
+				OpenID: emulator.DemoOpenID, SubMchID: emulator.DemoSubMchID, SubAppID: emulator.DemoSubAppID,
 				UserName: "张三", IDCardNumber: "110101199003077777"}); err != nil {
 				t.Errorf("payroll token: %v", err)
 			}
 			certs, err := wxpay.DownloadCertificates(ctx, srv.APIv3Key(),
-				wxpay.WithMerchant(wxpaytest.MchID, wxpaytest.MerchantSerial, srv.MerchantKey()),
+				wxpay.WithMerchant(emulator.DemoMchID, emulator.DemoMerchantSerial, srv.MerchantKey()),
 				wxpay.WithBaseURL(srv.URL), wxpay.WithHTTPClient(srv.HTTPClient()), wxpay.WithClock(srv.Now))
 			var ae *wxpay.APIError
 			switch {
@@ -165,7 +165,7 @@ func TestUnstartedServer(t *testing.T) {
 		t.Fatalf("URL before Start: %q", srv.URL)
 	}
 	// Fixtures and faults can be set before Start.
-	srv.Emulator.AddUser(emulator.User{OpenID: "oBeforeStart", AppID: wxpaytest.AppID})
+	srv.Emulator.AddUser(emulator.User{OpenID: "oBeforeStart", AppID: emulator.DemoAppID})
 	srv.Emulator.SetFault("ImportMembercardUser", emulator.Fault{ErrorRate: 1})
 	srv.Start()
 	t.Cleanup(srv.Close)
@@ -220,7 +220,7 @@ func TestNotificationRequest(t *testing.T) {
 			t.Fatal(err)
 		}
 		req, err := srv.NewNotificationRequest("/notify", notify.EventBrandMemberCardSPUserCardCreate, map[string]string{
-			"card_id": wxpaytest.BrandCardID, "openid": wxpaytest.OpenID, "user_card_code": "478515832665"})
+			"card_id": emulator.DemoBrandCardID, "openid": emulator.DemoOpenID, "user_card_code": "478515832665"})
 		if err != nil {
 			t.Fatal(err)
 		}

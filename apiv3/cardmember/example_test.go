@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/wxpaykit/wxpay/apiv3/cardmember"
+	"github.com/wxpaykit/wxpay/emulator"
 	"github.com/wxpaykit/wxpay/wxpaytest"
 )
 
@@ -18,9 +19,9 @@ func ExampleOpenUserCardTokens_Post_preAuthorisation() {
 	client := srv.Client()
 
 	tok, _, err := client.V3.Brand.Partner.CardMember.OpenUserCardTokens.Post(context.Background(), &cardmember.CreateOpenUserCardTokenRequest{
-		BrandID: wxpaytest.BrandID,
-		CardID:  wxpaytest.BrandCardID,
-		OpenID:  wxpaytest.OpenID,
+		BrandID: emulator.DemoBrandID,
+		CardID:  emulator.DemoBrandCardID,
+		OpenID:  emulator.DemoOpenID,
 	})
 	if err != nil {
 		fmt.Println(err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/wxpaykit/wxpay"
 	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
+	"github.com/wxpaykit/wxpay/emulator"
 	"github.com/wxpaykit/wxpay/wxpaytest"
 )
 
@@ -19,7 +20,7 @@ func ExampleCardsCardIDPermissionTokens_Post_jumpActivate() {
 	defer srv.Close()
 	client := srv.Client()
 
-	perm, resp, err := client.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).PermissionTokens.Post(context.Background(),
+	perm, resp, err := client.V3.Marketing.MembercardOpen.Cards.CardID(emulator.DemoCardID).PermissionTokens.Post(context.Background(),
 		&membercardopen.CreatePermissionTokenRequest{
 			ActivateType: membercardopen.ActivateTypeJumpActivate,
 			ActivateURL:  "https://shop.example/activate",
@@ -42,10 +43,10 @@ func ExampleCardsCardIDUsersImport_Post_idempotent() {
 	srv := wxpaytest.NewServer()
 	defer srv.Close()
 	client := srv.Client()
-	imp := client.V3.Marketing.MembercardOpen.Cards.CardID(wxpaytest.CardID).Users.Import
+	imp := client.V3.Marketing.MembercardOpen.Cards.CardID(emulator.DemoCardID).Users.Import
 	ctx := context.Background()
 
-	req := &membercardopen.ImportUserRequest{OpenID: wxpaytest.OpenID, OutRequestNo: "1900000001202601010001"}
+	req := &membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID, OutRequestNo: "1900000001202601010001"}
 	first, _, err := imp.Post(ctx, req)
 	if err != nil {
 		fmt.Println(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/wxpaykit/wxpay/apiv3/payrollcard"
+	"github.com/wxpaykit/wxpay/emulator"
 	"github.com/wxpaykit/wxpay/wxpaytest"
 )
 
@@ -19,9 +20,9 @@ func ExampleTokens_Post_sensitiveFields() {
 	client := srv.Client()
 
 	req := &payrollcard.CreateTokenRequest{
-		OpenID:         wxpaytest.OpenID,
-		SubMchID:       wxpaytest.SubMchID,
-		SubAppID:       wxpaytest.SubAppID,
+		OpenID:         emulator.DemoOpenID,
+		SubMchID:       emulator.DemoSubMchID,
+		SubAppID:       emulator.DemoSubAppID,
 		UserName:       "张三",
 		IDCardNumber:   "110101199003077777",
 		EmploymentType: payrollcard.EmploymentTypeLongTermEmployment,
