@@ -7,6 +7,7 @@
 //
 //   - cardmember       /v3/brand/partner/card-member/… (brand-card-member, api/brand-card-member.yaml)
 //   - membercardopen   /v3/marketing/membercard-open/… (membercard-open, api/membercard-open.yaml)
+//   - pay              /v3/pay/… (pay, api/pay.yaml)
 //   - payrollcard      /v3/payroll-card/… (payroll-card, api/payroll-card.yaml)
 //
 // The README's operations table maps every official path to its call.

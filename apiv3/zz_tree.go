@@ -5,6 +5,7 @@ package apiv3
 import (
 	"github.com/wxpaykit/wxpay/apiv3/cardmember"
 	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
+	"github.com/wxpaykit/wxpay/apiv3/pay"
 	"github.com/wxpaykit/wxpay/apiv3/payrollcard"
 	"github.com/wxpaykit/wxpay/internal/typed"
 )
@@ -18,6 +19,8 @@ type V3 struct {
 	Brand cardmember.Brand
 	// Marketing is /v3/marketing.
 	Marketing membercardopen.Marketing
+	// Pay is /v3/pay.
+	Pay pay.Pay
 	// PayrollCard is /v3/payroll-card.
 	PayrollCard payrollcard.PayrollCard
 }
@@ -27,6 +30,7 @@ func newV3(inv typed.Invoker) V3 {
 		inv:         inv,
 		Brand:       cardmember.NewBrand(inv),
 		Marketing:   membercardopen.NewMarketing(inv),
+		Pay:         pay.NewPay(inv),
 		PayrollCard: payrollcard.NewPayrollCard(inv),
 	}
 }

@@ -5,6 +5,7 @@ package notify
 import (
 	"github.com/wxpaykit/wxpay/apiv3/cardmember"
 	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
+	"github.com/wxpaykit/wxpay/apiv3/pay"
 )
 
 // Event types of the spec, the value of Notification.EventType.
@@ -23,6 +24,8 @@ const (
 	EventMembercardActivateCard = "MEMBERCARD.ACTIVATE_CARD"
 	// EventMembercardUsercardManage: A user viewed or deleted a membership card, or modified its information. (用户管理会员卡事件通知) Decrypted resource: *membercardopen.UserCardManageEvent.
 	EventMembercardUsercardManage = "MEMBERCARD.USERCARD_MANAGE"
+	// EventTransactionSuccess: An order was paid; the resource is the order, as the queries answer it. (支付成功通知) Decrypted resource: *pay.PartnerTransaction.
+	EventTransactionSuccess = "TRANSACTION.SUCCESS"
 )
 
 // newEvent returns a pointer to the model of an event type for the decrypted
@@ -43,6 +46,11 @@ func newEvent(eventType string, resource []byte) any {
 		return new(membercardopen.ActivateCardEvent)
 	case EventMembercardUsercardManage:
 		return new(membercardopen.UserCardManageEvent)
+	case EventTransactionSuccess:
+		if hasMember(resource, "mchid") {
+			return new(pay.Transaction)
+		}
+		return new(pay.PartnerTransaction)
 	}
 	return nil
 }
