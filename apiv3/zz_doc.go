@@ -9,6 +9,7 @@
 //   - membercardopen   /v3/marketing/membercard-open/… (membercard-open, api/membercard-open.yaml)
 //   - pay              /v3/pay/… (pay, api/pay.yaml)
 //   - payrollcard      /v3/payroll-card/… (payroll-card, api/payroll-card.yaml)
+//   - refunddomestic   /v3/refund/domestic/… (refund-domestic, api/refund-domestic.yaml)
 //
 // The README's operations table maps every official path to its call.
 package apiv3

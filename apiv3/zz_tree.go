@@ -7,6 +7,7 @@ import (
 	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
 	"github.com/wxpaykit/wxpay/apiv3/pay"
 	"github.com/wxpaykit/wxpay/apiv3/payrollcard"
+	"github.com/wxpaykit/wxpay/apiv3/refunddomestic"
 	"github.com/wxpaykit/wxpay/internal/typed"
 )
 
@@ -23,6 +24,8 @@ type V3 struct {
 	Pay pay.Pay
 	// PayrollCard is /v3/payroll-card.
 	PayrollCard payrollcard.PayrollCard
+	// Refund is /v3/refund.
+	Refund refunddomestic.Refund
 }
 
 func newV3(inv typed.Invoker) V3 {
@@ -32,6 +35,7 @@ func newV3(inv typed.Invoker) V3 {
 		Marketing:   membercardopen.NewMarketing(inv),
 		Pay:         pay.NewPay(inv),
 		PayrollCard: payrollcard.NewPayrollCard(inv),
+		Refund:      refunddomestic.NewRefund(inv),
 	}
 }
 

@@ -292,6 +292,96 @@ var modelCreatePayrollCardTransferBatchTransferDetailList = []*Field{
 	{Name: "user_name", Type: String, Required: true, Encrypted: true, Doc: "payee real name (收款用户姓名)"},
 }
 
+var modelDomesticFundsFrom = []*Field{
+	{Name: "account", Type: String, Required: true, Enum: []string{"AVAILABLE", "UNAVAILABLE"}, EnumName: "DomesticFundsFromAccount", Doc: "account (出资账户类型)"},
+	{Name: "amount", Type: Integer, Required: true, Doc: "part in fen (出资金额)"},
+}
+
+var modelDomesticGoodsDetail = []*Field{
+	{Name: "merchant_goods_id", Type: String, Required: true, MaxLength: 32, Doc: "merchant's goods code (商户侧商品编码)"},
+	{Name: "wechatpay_goods_id", Type: String, MaxLength: 32, Doc: "WeChat Pay goods code (微信侧商品编码)"},
+	{Name: "goods_name", Type: String, MaxLength: 256, Doc: "goods name (商品名称)"},
+	{Name: "unit_price", Type: Integer, Required: true, Doc: "unit price in fen (商品单价)"},
+	{Name: "refund_amount", Type: Integer, Required: true, Doc: "amount refunded for these goods in fen (商品退款金额)"},
+	{Name: "refund_quantity", Type: Integer, Required: true, Doc: "quantity returned (商品退货数量)"},
+}
+
+var modelDomesticNotificationAmount = []*Field{
+	{Name: "total", Type: Integer, Required: true, Doc: "the order's total in fen (订单金额)"},
+	{Name: "refund", Type: Integer, Required: true, Doc: "amount refunded in fen (退款金额)"},
+	{Name: "payer_total", Type: Integer, Required: true, Doc: "amount the user paid in fen (用户实际支付金额)"},
+	{Name: "payer_refund", Type: Integer, Required: true, Doc: "amount refunded to the user in fen, without coupons (用户退款金额)"},
+}
+
+var modelDomesticPartnerRefundNotification = []*Field{
+	{Name: "sp_mchid", Type: String, Required: true, MaxLength: 32, Doc: "service provider's merchant ID (服务商户号)"},
+	{Name: "sub_mchid", Type: String, Required: true, MaxLength: 32, Doc: "sub-merchant ID (子商户号)"},
+	{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number (商户订单号)"},
+	{Name: "transaction_id", Type: String, Required: true, MaxLength: 32, Doc: "WeChat Pay order number (微信支付订单号)"},
+	{Name: "out_refund_no", Type: String, Required: true, MaxLength: 64, Doc: "merchant refund number (商户退款单号)"},
+	{Name: "refund_id", Type: String, Required: true, MaxLength: 32, Doc: "WeChat Pay refund number (微信支付退款单号)"},
+	{Name: "refund_status", Type: String, Required: true, MaxLength: 32, Enum: []string{"SUCCESS", "CLOSED", "PROCESSING", "ABNORMAL"}, EnumName: "DomesticRefundStatus", Doc: "state, SUCCESS, CLOSED or ABNORMAL (退款状态)"},
+	{Name: "success_time", Type: String, MaxLength: 64, Doc: "time of refund, RFC 3339, once SUCCESS (退款成功时间)"},
+	{Name: "user_received_account", Type: String, Required: true, MaxLength: 64, Doc: "where the money arrives (退款入账账户)"},
+	{Name: "amount", Type: Object, Required: true, Model: "DomesticNotificationAmount", Fields: modelDomesticNotificationAmount, Doc: "amounts (金额信息)"},
+}
+
+var modelDomesticPromotionDetail = []*Field{
+	{Name: "promotion_id", Type: String, Required: true, MaxLength: 32, Doc: "coupon ID (券ID)"},
+	{Name: "scope", Type: String, Required: true, Enum: []string{"GLOBAL", "SINGLE"}, EnumName: "DomesticPromotionScope", Doc: "scope (优惠范围)"},
+	{Name: "type", Type: String, Required: true, Enum: []string{"COUPON", "DISCOUNT"}, EnumName: "DomesticPromotionType", Doc: "kind (优惠类型)"},
+	{Name: "amount", Type: Integer, Required: true, Doc: "coupon amount in fen (代金券面额)"},
+	{Name: "refund_amount", Type: Integer, Required: true, Doc: "discount refunded in fen (优惠退款金额)"},
+	{Name: "goods_detail", Type: Array, Items: Object, Model: "DomesticGoodsDetail", Fields: modelDomesticGoodsDetail, Doc: "goods (退款商品)"},
+}
+
+var modelDomesticRefundAmount = []*Field{
+	{Name: "total", Type: Integer, Required: true, Doc: "the order's total in fen (订单金额)"},
+	{Name: "refund", Type: Integer, Required: true, Doc: "amount refunded in fen (退款金额)"},
+	{Name: "from", Type: Array, Items: Object, Model: "DomesticFundsFrom", Fields: modelDomesticFundsFrom, Doc: "accounts funding the refund and their parts (退款出资账户及金额)"},
+	{Name: "payer_total", Type: Integer, Required: true, Doc: "amount the user paid in fen (用户实际支付金额)"},
+	{Name: "payer_refund", Type: Integer, Required: true, Doc: "amount refunded to the user in fen, without coupons (用户退款金额)"},
+	{Name: "settlement_refund", Type: Integer, Required: true, Doc: "settlement refund amount in fen (应结退款金额)"},
+	{Name: "settlement_total", Type: Integer, Required: true, Doc: "settlement order amount in fen (应结订单金额)"},
+	{Name: "discount_refund", Type: Integer, Required: true, Doc: "discount refunded in fen (优惠退款金额)"},
+	{Name: "currency", Type: String, Required: true, MaxLength: 16, Doc: "currency, CNY (退款币种)"},
+	{Name: "refund_fee", Type: Integer, Doc: "fee refunded in fen (手续费退款金额)"},
+}
+
+var modelDomesticRefundNotification = []*Field{
+	{Name: "mchid", Type: String, Required: true, MaxLength: 32, Doc: "merchant ID (商户号)"},
+	{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number (商户订单号)"},
+	{Name: "transaction_id", Type: String, Required: true, MaxLength: 32, Doc: "WeChat Pay order number (微信支付订单号)"},
+	{Name: "out_refund_no", Type: String, Required: true, MaxLength: 64, Doc: "merchant refund number (商户退款单号)"},
+	{Name: "refund_id", Type: String, Required: true, MaxLength: 32, Doc: "WeChat Pay refund number (微信支付退款单号)"},
+	{Name: "refund_status", Type: String, Required: true, MaxLength: 32, Enum: []string{"SUCCESS", "CLOSED", "PROCESSING", "ABNORMAL"}, EnumName: "DomesticRefundStatus", Doc: "state, SUCCESS, CLOSED or ABNORMAL (退款状态)"},
+	{Name: "success_time", Type: String, MaxLength: 64, Doc: "time of refund, RFC 3339, once SUCCESS (退款成功时间)"},
+	{Name: "user_received_account", Type: String, Required: true, MaxLength: 64, Doc: "where the money arrives (退款入账账户)"},
+	{Name: "amount", Type: Object, Required: true, Model: "DomesticNotificationAmount", Fields: modelDomesticNotificationAmount, Doc: "amounts (金额信息)"},
+}
+
+var modelDomesticRefundOrder = []*Field{
+	{Name: "refund_id", Type: String, Required: true, MaxLength: 32, Doc: "WeChat Pay refund number (微信支付退款单号)"},
+	{Name: "out_refund_no", Type: String, Required: true, MaxLength: 64, Doc: "merchant refund number (商户退款单号)"},
+	{Name: "transaction_id", Type: String, Required: true, MaxLength: 32, Doc: "WeChat Pay order number (微信支付订单号)"},
+	{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number (商户订单号)"},
+	{Name: "channel", Type: String, Required: true, Enum: []string{"ORIGINAL", "BALANCE", "OTHER_BALANCE", "OTHER_BANKCARD"}, EnumName: "DomesticRefundChannel", Doc: "route (退款渠道)"},
+	{Name: "user_received_account", Type: String, Required: true, MaxLength: 64, Doc: "where the money arrives, e.g. 招商银行信用卡0403 or 支付用户零钱 (退款入账账户)"},
+	{Name: "success_time", Type: String, MaxLength: 64, Doc: "time of refund, RFC 3339, once SUCCESS (退款成功时间)"},
+	{Name: "create_time", Type: String, Required: true, MaxLength: 64, Doc: "time the refund was created, RFC 3339 (退款创建时间)"},
+	{Name: "status", Type: String, Required: true, Enum: []string{"SUCCESS", "CLOSED", "PROCESSING", "ABNORMAL"}, EnumName: "DomesticRefundStatus", Doc: "state (退款状态)"},
+	{Name: "funds_account", Type: String, Enum: []string{"UNSETTLED", "AVAILABLE", "UNAVAILABLE", "OPERATION", "BASIC", "ECNY_BASIC"}, EnumName: "DomesticFundsAccount", Doc: "account that funded the refund (资金账户)"},
+	{Name: "amount", Type: Object, Required: true, Model: "DomesticRefundAmount", Fields: modelDomesticRefundAmount, Doc: "amounts (金额信息)"},
+	{Name: "promotion_detail", Type: Array, Items: Object, Model: "DomesticPromotionDetail", Fields: modelDomesticPromotionDetail, Doc: "discounts refunded (优惠退款详情)"},
+}
+
+var modelDomesticRefundRequestAmount = []*Field{
+	{Name: "refund", Type: Integer, Required: true, Doc: "amount to refund in fen, at most the order's total (退款金额)"},
+	{Name: "from", Type: Array, Items: Object, Model: "DomesticFundsFrom", Fields: modelDomesticFundsFrom, Doc: "accounts funding the refund and their parts (退款出资账户及金额)"},
+	{Name: "total", Type: Integer, Required: true, Doc: "the order's total in fen (原订单金额)"},
+	{Name: "currency", Type: String, Required: true, MaxLength: 16, Doc: "currency, CNY (退款币种)"},
+}
+
 var modelImportMembercardPhoneNumberMemberMemberInformation = []*Field{
 	{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡id)"},
 	{Name: "code", Type: String, Doc: "membership card code (the user's card number within a template) (会员卡code)"},
@@ -2456,6 +2546,60 @@ var operations = []*Operation{
 		ResponseStatus: 200, ResponseDocumented: true,
 		ResponseModel: "PayrollCardTokenValidation", Response: modelPayrollCardTokenValidation,
 	},
+	{
+		ID: "CreateDomesticRefund", Family: "refund-domestic", Method: "POST", Path: "/v3/refund/domestic/refunds",
+		Summary: "Refund all or part of a paid order (within a year of payment) to the payer, by its original payment route.", TitleZh: "申请退款",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791903", "https://pay.weixin.qq.com/doc/v3/merchant/4013070371", "https://pay.weixin.qq.com/doc/v3/partner/4012739034"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
+			{Name: "sub_mchid", Type: String, MaxLength: 32, Doc: "sub-merchant ID; service providers only (子商户号)"},
+			{Name: "transaction_id", Type: String, MaxLength: 32, Doc: "WeChat Pay order number; give it or out_trade_no (微信支付订单号)"},
+			{Name: "out_trade_no", Type: String, MaxLength: 32, Doc: "merchant order number; give it or transaction_id (商户订单号)"},
+			{Name: "out_refund_no", Type: String, Required: true, MaxLength: 64, Doc: "merchant refund number, unique per merchant; the same number refunds once (商户退款单号)"},
+			{Name: "reason", Type: String, MaxLength: 80, Doc: "refund reason, shown to the user (退款原因)"},
+			{Name: "notify_url", Type: String, MaxLength: 256, Doc: "URL that receives the REFUND.* notifications; overrides the one configured (退款结果回调url)"},
+			{Name: "funds_account", Type: String, Enum: []string{"AVAILABLE", "UNSETTLED"}, EnumName: "DomesticRefundFundsSource", Doc: "account the refund is funded from (退款资金来源)"},
+			{Name: "amount", Type: Object, Required: true, Model: "DomesticRefundRequestAmount", Fields: modelDomesticRefundRequestAmount, Doc: "amounts (金额信息)"},
+			{Name: "goods_detail", Type: Array, Items: Object, Model: "DomesticGoodsDetail", Fields: modelDomesticGoodsDetail, Doc: "goods refunded, for single-item discounts (退款商品)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "DomesticRefundOrder", Response: modelDomesticRefundOrder,
+		Errors: []Error{
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "a parameter is wrong; fix it as the error detail says"},
+			{Status: 400, Code: "INVALID_REQUEST", Message: "请求参数符合参数格式，但不符合业务规则", Doc: "the request is well-formed but breaks a business rule; see the detail"},
+			{Status: 401, Code: "SIGN_ERROR", Message: "签名错误", Doc: "the signature does not verify"},
+			{Status: 403, Code: "NOT_ENOUGH", Message: "余额不足", Doc: "the merchant account balance cannot fund the refund"},
+			{Status: 403, Code: "USER_ACCOUNT_ABNORMAL", Message: "退款请求失败", Doc: "the refund failed (the user's account is abnormal); refund by other means"},
+			{Status: 403, Code: "NO_AUTH", Message: "没有退款权限", Doc: "no permission to refund this order (earlier official page)"},
+			{Status: 404, Code: "MCH_NOT_EXISTS", Message: "MCHID不存在", Doc: "the merchant ID does not exist"},
+			{Status: 404, Code: "RESOURCE_NOT_EXISTS", Message: "订单号不存在", Doc: "no such order or it is unpaid; unpaid orders cannot be refunded"},
+			{Status: 429, Code: "FREQUENCY_LIMITED", Message: "频率限制", Doc: "the refund is being accepted; query it or retry the same refund more slowly"},
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统超时", Doc: "system timeout; call again with the same parameters and out_refund_no"},
+		},
+	},
+	{
+		ID: "GetDomesticRefundByOutRefundNo", Family: "refund-domestic", Method: "GET", Path: "/v3/refund/domestic/refunds/{out_refund_no}",
+		Summary: "Get a refund by the merchant's out_refund_no; refunds take time, query about a minute after applying.", TitleZh: "查询单笔退款（按商户退款单号）",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791904", "https://pay.weixin.qq.com/doc/v3/merchant/4013070374"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
+		PathParams: []*Field{
+			{Name: "out_refund_no", Type: String, Required: true, MaxLength: 64, Doc: "merchant refund number (商户退款单号)"},
+		},
+		Query: []*Field{
+			{Name: "sub_mchid", Type: String, MaxLength: 32, Doc: "sub-merchant ID; service providers only (子商户号)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "DomesticRefundOrder", Response: modelDomesticRefundOrder,
+		Errors: []Error{
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "a parameter is wrong; fix it as the error detail says"},
+			{Status: 400, Code: "INVALID_REQUEST", Message: "HTTP请求不符合微信支付 APIv3 接口规则", Doc: "the request breaks the APIv3 rules"},
+			{Status: 401, Code: "SIGN_ERROR", Message: "签名错误", Doc: "the signature does not verify"},
+			{Status: 404, Code: "MCH_NOT_EXISTS", Message: "MCHID不存在", Doc: "the merchant ID does not exist"},
+			{Status: 404, Code: "RESOURCE_NOT_EXISTS", Message: "退款单不存在", Doc: "no refund has this out_refund_no"},
+			{Status: 429, Code: "FREQUENCY_LIMITED", Message: "频率限制", Doc: "too many requests; query again more slowly"},
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统超时等", Doc: "system timeout; call again with the same parameters"},
+		},
+	},
 }
 
 var events = []*Event{
@@ -2467,4 +2611,7 @@ var events = []*Event{
 	{EventType: "MEMBERCARD.ACTIVATE_CARD", Model: "MembercardActivateCardEvent", OriginalType: "membercard", SummaryZh: "会员卡激活通知", Summary: "A user's membership card was activated.", Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012288215", "https://pay.weixin.qq.com/doc/v3/partner/4012163936"}, Retry: "15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24h4m)", Fields: modelMembercardActivateCardEvent},
 	{EventType: "MEMBERCARD.USERCARD_MANAGE", Model: "MembercardUserCardManageEvent", OriginalType: "membercard", SummaryZh: "用户管理会员卡事件通知", Summary: "A user viewed or deleted a membership card, or modified its information.", Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012288215", "https://pay.weixin.qq.com/doc/v3/partner/4012163936"}, Retry: "15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24h4m)", Fields: modelMembercardUserCardManageEvent},
 	{EventType: "TRANSACTION.SUCCESS", Model: "PayPartnerTransaction", OriginalType: "transaction", SummaryZh: "支付成功通知", Summary: "An order was paid; the resource is the order, as the queries answer it.", Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791902", "https://pay.weixin.qq.com/doc/v3/merchant/4012791861", "https://pay.weixin.qq.com/doc/v3/partner/4012085146"}, Retry: "15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24h4m)", Fields: modelPayPartnerTransaction},
+	{EventType: "REFUND.SUCCESS", Model: "DomesticPartnerRefundNotification", OriginalType: "refund", SummaryZh: "退款成功通知", Summary: "A refund succeeded.", Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791906", "https://pay.weixin.qq.com/doc/v3/merchant/4013070388", "https://pay.weixin.qq.com/doc/v3/partner/4012085298"}, Retry: "15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24h4m)", Fields: modelDomesticPartnerRefundNotification},
+	{EventType: "REFUND.ABNORMAL", Model: "DomesticPartnerRefundNotification", OriginalType: "refund", SummaryZh: "退款异常通知", Summary: "A refund could not be paid back, e.g. the user's card was cancelled or frozen; resolve it on the merchant platform or by an abnormal refund.", Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791906", "https://pay.weixin.qq.com/doc/v3/merchant/4013070388", "https://pay.weixin.qq.com/doc/v3/partner/4012085298"}, Retry: "15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24h4m)", Fields: modelDomesticPartnerRefundNotification},
+	{EventType: "REFUND.CLOSED", Model: "DomesticPartnerRefundNotification", OriginalType: "refund", SummaryZh: "退款关闭通知", Summary: "A refund was closed.", Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791906", "https://pay.weixin.qq.com/doc/v3/merchant/4013070388", "https://pay.weixin.qq.com/doc/v3/partner/4012085298"}, Retry: "15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24h4m)", Fields: modelDomesticPartnerRefundNotification},
 }
