@@ -189,7 +189,7 @@ func (m *CodePayDetail) validate(v *typed.Validator) {
 type CodePayGoodsDetail struct {
 	// MerchantGoodsID is the merchant's goods code (商品编码). Required.
 	MerchantGoodsID string `json:"merchant_goods_id"`
-	// WxpayGoodsID is the weChat Pay goods code (微信支付商品编码).
+	// WxpayGoodsID is the goods code given by WeChat Pay (微信支付商品编码).
 	WxpayGoodsID string `json:"wxpay_goods_id,omitempty"`
 	// GoodsName is the goods name (商品名称).
 	GoodsName string `json:"goods_name,omitempty"`
@@ -205,7 +205,7 @@ func (m *CodePayGoodsDetail) validate(v *typed.Validator) {
 
 // CodePayPayer is the user of a payment-code order (支付者).
 type CodePayPayer struct {
-	// AuthCode is the the payment code shown in the user's WeChat wallet (授权码). Required.
+	// AuthCode is the payment code shown in the user's WeChat wallet (授权码). Required.
 	AuthCode string `json:"auth_code"`
 }
 
@@ -229,9 +229,9 @@ type CodePayRequest struct {
 	Attach string `json:"attach,omitempty"`
 	// GoodsTag is the order discount tag (订单优惠标记). At most 32 characters.
 	GoodsTag string `json:"goods_tag,omitempty"`
-	// SupportFapiao is the show the e-invoice entry after payment (电子发票入口开放标识).
+	// SupportFapiao is the switch that shows the e-invoice entry after payment (电子发票入口开放标识).
 	SupportFapiao *bool `json:"support_fapiao,omitempty"`
-	// Payer is the the paying user's payment code (支付者). Required.
+	// Payer is the paying user's payment code (支付者). Required.
 	Payer CodePayPayer `json:"payer"`
 	// Amount is the order amount (订单金额). Required.
 	Amount Amount `json:"amount"`
@@ -290,7 +290,7 @@ type CodePaySceneInfo struct {
 
 // CodePayStoreInfo is the store where a payment code was scanned; one of id and out_id is required (商户门店信息).
 type CodePayStoreInfo struct {
-	// ID is the weChat Pay offline place ID, digits (门店编号).
+	// ID is the offline place ID given by WeChat Pay, digits (门店编号).
 	ID string `json:"id,omitempty"`
 	// OutID is the merchant's own store code (商家自定义编码).
 	OutID string `json:"out_id,omitempty"`
@@ -367,7 +367,7 @@ func (m *GetTransactionByOutTradeNoRequest) Validate() error {
 type GoodsDetail struct {
 	// MerchantGoodsID is the merchant's goods code (商户侧商品编码). Required. At most 32 characters.
 	MerchantGoodsID string `json:"merchant_goods_id"`
-	// WechatpayGoodsID is the weChat Pay goods code (微信支付商品编码). At most 32 characters.
+	// WechatpayGoodsID is the goods code given by WeChat Pay (微信支付商品编码). At most 32 characters.
 	WechatpayGoodsID string `json:"wechatpay_goods_id,omitempty"`
 	// GoodsName is the goods name (商品名称). At most 256 characters.
 	GoodsName string `json:"goods_name,omitempty"`
@@ -394,7 +394,7 @@ type H5Info struct {
 	AppURL string `json:"app_url,omitempty"`
 	// BundleID is the iOS bundle ID (iOS平台BundleID).
 	BundleID string `json:"bundle_id,omitempty"`
-	// PackageName is the android package name (Android平台PackageName).
+	// PackageName is the package name of the Android app (Android平台PackageName).
 	PackageName string `json:"package_name,omitempty"`
 }
 
@@ -410,13 +410,13 @@ type H5Prepay struct {
 
 // H5SceneInfo is the scene where an H5 order is paid (场景信息).
 type H5SceneInfo struct {
-	// PayerClientIP is the the user's IP address, IPv4 or IPv6 (用户终端IP). Required. At most 45 characters.
+	// PayerClientIP is the user's IP address, IPv4 or IPv6 (用户终端IP). Required. At most 45 characters.
 	PayerClientIP string `json:"payer_client_ip"`
 	// DeviceID is the merchant device number (商户端设备号). At most 32 characters.
 	DeviceID string `json:"device_id,omitempty"`
 	// StoreInfo is the store (商户门店信息).
 	StoreInfo *StoreInfo `json:"store_info,omitempty"`
-	// H5Info is the the page or app asking for payment (H5场景信息). Required.
+	// H5Info is the page or app asking for payment (H5场景信息). Required.
 	H5Info H5Info `json:"h5_info"`
 }
 
@@ -488,9 +488,9 @@ type PartnerCodePayRequest struct {
 	Attach string `json:"attach,omitempty"`
 	// GoodsTag is the order discount tag (订单优惠标记). At most 32 characters.
 	GoodsTag string `json:"goods_tag,omitempty"`
-	// SupportFapiao is the show the e-invoice entry after payment (电子发票入口开放标识).
+	// SupportFapiao is the switch that shows the e-invoice entry after payment (电子发票入口开放标识).
 	SupportFapiao *bool `json:"support_fapiao,omitempty"`
-	// Payer is the the paying user's payment code (支付者). Required.
+	// Payer is the paying user's payment code (支付者). Required.
 	Payer CodePayPayer `json:"payer"`
 	// Amount is the order amount (订单金额). Required.
 	Amount Amount `json:"amount"`
@@ -598,9 +598,9 @@ func (m *PartnerGetTransactionByOutTradeNoRequest) Validate() error {
 
 // PartnerPayer is the user paying a service provider's JSAPI order; give sp_openid or sub_openid (支付者).
 type PartnerPayer struct {
-	// SPOpenID is the the user's OpenID under sp_appid (用户服务标识). At most 128 characters.
+	// SPOpenID is the user's OpenID under sp_appid (用户服务标识). At most 128 characters.
 	SPOpenID string `json:"sp_openid,omitempty"`
-	// SubOpenID is the the user's OpenID under sub_appid (用户子标识). At most 128 characters.
+	// SubOpenID is the user's OpenID under sub_appid (用户子标识). At most 128 characters.
 	SubOpenID string `json:"sub_openid,omitempty"`
 }
 
@@ -633,9 +633,9 @@ type PartnerPrepayAppRequest struct {
 	NotifyURL string `json:"notify_url"`
 	// GoodsTag is the order discount tag configured on coupons (订单优惠标记). At most 32 characters.
 	GoodsTag string `json:"goods_tag,omitempty"`
-	// LimitPay is the restrict the payment methods the user may use (指定支付方式).
+	// LimitPay is the payment methods the order excludes or is limited to (指定支付方式).
 	LimitPay []LimitPay `json:"limit_pay,omitempty"`
-	// SupportFapiao is the show the e-invoice entry after payment (电子发票入口开放标识).
+	// SupportFapiao is the switch that shows the e-invoice entry after payment (电子发票入口开放标识).
 	SupportFapiao *bool `json:"support_fapiao,omitempty"`
 	// Amount is the order amount (订单金额). Required.
 	Amount Amount `json:"amount"`
@@ -721,9 +721,9 @@ type PartnerPrepayH5Request struct {
 	NotifyURL string `json:"notify_url"`
 	// GoodsTag is the order discount tag configured on coupons (订单优惠标记). At most 32 characters.
 	GoodsTag string `json:"goods_tag,omitempty"`
-	// LimitPay is the restrict the payment methods the user may use (指定支付方式).
+	// LimitPay is the payment methods the order excludes or is limited to (指定支付方式).
 	LimitPay []LimitPay `json:"limit_pay,omitempty"`
-	// SupportFapiao is the show the e-invoice entry after payment (电子发票入口开放标识).
+	// SupportFapiao is the switch that shows the e-invoice entry after payment (电子发票入口开放标识).
 	SupportFapiao *bool `json:"support_fapiao,omitempty"`
 	// Amount is the order amount (订单金额). Required.
 	Amount Amount `json:"amount"`
@@ -807,13 +807,13 @@ type PartnerPrepayJSAPIRequest struct {
 	NotifyURL string `json:"notify_url"`
 	// GoodsTag is the order discount tag configured on coupons (订单优惠标记). At most 32 characters.
 	GoodsTag string `json:"goods_tag,omitempty"`
-	// LimitPay is the restrict the payment methods the user may use (指定支付方式).
+	// LimitPay is the payment methods the order excludes or is limited to (指定支付方式).
 	LimitPay []LimitPay `json:"limit_pay,omitempty"`
-	// SupportFapiao is the show the e-invoice entry after payment (电子发票入口开放标识).
+	// SupportFapiao is the switch that shows the e-invoice entry after payment (电子发票入口开放标识).
 	SupportFapiao *bool `json:"support_fapiao,omitempty"`
 	// Amount is the order amount (订单金额). Required.
 	Amount Amount `json:"amount"`
-	// Payer is the the paying user, by the provider's or the sub-merchant's OpenID (支付者). Required.
+	// Payer is the paying user, by the provider's or the sub-merchant's OpenID (支付者). Required.
 	Payer PartnerPayer `json:"payer"`
 	// Detail is the goods details for single-item discounts (优惠功能).
 	Detail *Detail `json:"detail,omitempty"`
@@ -900,9 +900,9 @@ type PartnerPrepayNativeRequest struct {
 	NotifyURL string `json:"notify_url"`
 	// GoodsTag is the order discount tag configured on coupons (订单优惠标记). At most 32 characters.
 	GoodsTag string `json:"goods_tag,omitempty"`
-	// LimitPay is the restrict the payment methods the user may use (指定支付方式).
+	// LimitPay is the payment methods the order excludes or is limited to (指定支付方式).
 	LimitPay []LimitPay `json:"limit_pay,omitempty"`
-	// SupportFapiao is the show the e-invoice entry after payment (电子发票入口开放标识).
+	// SupportFapiao is the switch that shows the e-invoice entry after payment (电子发票入口开放标识).
 	SupportFapiao *bool `json:"support_fapiao,omitempty"`
 	// Amount is the order amount (订单金额). Required.
 	Amount Amount `json:"amount"`
@@ -1014,7 +1014,7 @@ func (m *PartnerReverseTransactionRequest) Validate() error {
 
 // PartnerSettleInfo is the settlement of a service provider's order (结算信息).
 type PartnerSettleInfo struct {
-	// ProfitSharing is the the funds are to be shared out (分账) later (是否指定分账).
+	// ProfitSharing is the flag that the funds are to be shared out (分账) later (是否指定分账).
 	ProfitSharing *bool `json:"profit_sharing,omitempty"`
 	// SubsidyAmount is the subsidy amount in fen (补差金额).
 	SubsidyAmount *int64 `json:"subsidy_amount,omitempty"`
@@ -1032,9 +1032,9 @@ type PartnerTransaction struct {
 	SubMchID string `json:"sub_mchid"`
 	// OutTradeNo is the merchant order number (商户订单号). Required. At most 32 characters.
 	OutTradeNo string `json:"out_trade_no"`
-	// TransactionID is the weChat Pay order number, once paid (微信支付订单号). At most 32 characters.
+	// TransactionID is the order number given by WeChat Pay, once paid (微信支付订单号). At most 32 characters.
 	TransactionID string `json:"transaction_id,omitempty"`
-	// TradeType is the how it was paid (交易类型). At most 16 characters.
+	// TradeType is the payment method (交易类型). At most 16 characters.
 	TradeType TradeType `json:"trade_type,omitempty"`
 	// TradeState is the state (交易状态). Required. At most 32 characters.
 	TradeState TradeState `json:"trade_state"`
@@ -1046,7 +1046,7 @@ type PartnerTransaction struct {
 	Attach string `json:"attach,omitempty"`
 	// SuccessTime is the time of payment, RFC 3339 (支付完成时间). At most 64 characters.
 	SuccessTime string `json:"success_time,omitempty"`
-	// Payer is the the paying user (支付者).
+	// Payer is the paying user (支付者).
 	Payer *PartnerTransactionPayer `json:"payer,omitempty"`
 	// Amount is the amounts (订单金额).
 	Amount *TransactionAmount `json:"amount,omitempty"`
@@ -1058,15 +1058,15 @@ type PartnerTransaction struct {
 
 // PartnerTransactionPayer is the user who paid a sub-merchant's order (支付者).
 type PartnerTransactionPayer struct {
-	// SPOpenID is the the user's OpenID under sp_appid (用户服务标识). At most 128 characters.
+	// SPOpenID is the user's OpenID under sp_appid (用户服务标识). At most 128 characters.
 	SPOpenID string `json:"sp_openid,omitempty"`
-	// SubOpenID is the the user's OpenID under sub_appid (用户子标识). At most 128 characters.
+	// SubOpenID is the user's OpenID under sub_appid (用户子标识). At most 128 characters.
 	SubOpenID string `json:"sub_openid,omitempty"`
 }
 
 // Payer is the user paying a direct JSAPI order (支付者).
 type Payer struct {
-	// OpenID is the the user's OpenID under the order's appid (用户标识). Required. At most 128 characters.
+	// OpenID is the user's OpenID under the order's appid (用户标识). Required. At most 128 characters.
 	OpenID string `json:"openid"`
 }
 
@@ -1101,9 +1101,9 @@ type PrepayAppRequest struct {
 	NotifyURL string `json:"notify_url"`
 	// GoodsTag is the order discount tag configured on coupons (订单优惠标记). At most 32 characters.
 	GoodsTag string `json:"goods_tag,omitempty"`
-	// LimitPay is the restrict the payment methods the user may use (指定支付方式).
+	// LimitPay is the payment methods the order excludes or is limited to (指定支付方式).
 	LimitPay []LimitPay `json:"limit_pay,omitempty"`
-	// SupportFapiao is the show the e-invoice entry after payment (电子发票入口开放标识).
+	// SupportFapiao is the switch that shows the e-invoice entry after payment (电子发票入口开放标识).
 	SupportFapiao *bool `json:"support_fapiao,omitempty"`
 	// Amount is the order amount (订单金额). Required.
 	Amount Amount `json:"amount"`
@@ -1166,7 +1166,7 @@ func (m *PrepayAppRequest) Validate() error {
 //
 // Path parameters come from the call chain; fields marked as query parameters are sent in the URL, the others in the JSON body.
 type PrepayH5Request struct {
-	// AppID is the appID bound to mchid (公众账号ID). Required. At most 32 characters.
+	// AppID is the official Account or Mini Program AppID bound to mchid (公众账号ID). Required. At most 32 characters.
 	AppID string `json:"appid"`
 	// MchID is the direct merchant ID (商户号). Required. At most 32 characters.
 	MchID string `json:"mchid"`
@@ -1182,9 +1182,9 @@ type PrepayH5Request struct {
 	NotifyURL string `json:"notify_url"`
 	// GoodsTag is the order discount tag configured on coupons (订单优惠标记). At most 32 characters.
 	GoodsTag string `json:"goods_tag,omitempty"`
-	// LimitPay is the restrict the payment methods the user may use (指定支付方式).
+	// LimitPay is the payment methods the order excludes or is limited to (指定支付方式).
 	LimitPay []LimitPay `json:"limit_pay,omitempty"`
-	// SupportFapiao is the show the e-invoice entry after payment (电子发票入口开放标识).
+	// SupportFapiao is the switch that shows the e-invoice entry after payment (电子发票入口开放标识).
 	SupportFapiao *bool `json:"support_fapiao,omitempty"`
 	// Amount is the order amount (订单金额). Required.
 	Amount Amount `json:"amount"`
@@ -1245,7 +1245,7 @@ func (m *PrepayH5Request) Validate() error {
 //
 // Path parameters come from the call chain; fields marked as query parameters are sent in the URL, the others in the JSON body.
 type PrepayJSAPIRequest struct {
-	// AppID is the appID of the Official Account or Mini Program bound to mchid (公众账号ID). Required. At most 32 characters.
+	// AppID is the official Account or Mini Program AppID bound to mchid (公众账号ID). Required. At most 32 characters.
 	AppID string `json:"appid"`
 	// MchID is the direct merchant ID (商户号). Required. At most 32 characters.
 	MchID string `json:"mchid"`
@@ -1261,13 +1261,13 @@ type PrepayJSAPIRequest struct {
 	NotifyURL string `json:"notify_url"`
 	// GoodsTag is the order discount tag configured on coupons (订单优惠标记). At most 32 characters.
 	GoodsTag string `json:"goods_tag,omitempty"`
-	// LimitPay is the restrict the payment methods the user may use (指定支付方式).
+	// LimitPay is the payment methods the order excludes or is limited to (指定支付方式).
 	LimitPay []LimitPay `json:"limit_pay,omitempty"`
-	// SupportFapiao is the show the e-invoice entry after payment (电子发票入口开放标识).
+	// SupportFapiao is the switch that shows the e-invoice entry after payment (电子发票入口开放标识).
 	SupportFapiao *bool `json:"support_fapiao,omitempty"`
 	// Amount is the order amount (订单金额). Required.
 	Amount Amount `json:"amount"`
-	// Payer is the the paying user (支付者). Required.
+	// Payer is the paying user (支付者). Required.
 	Payer Payer `json:"payer"`
 	// Detail is the goods details for single-item discounts (优惠功能).
 	Detail *Detail `json:"detail,omitempty"`
@@ -1331,7 +1331,7 @@ func (m *PrepayJSAPIRequest) Validate() error {
 //
 // Path parameters come from the call chain; fields marked as query parameters are sent in the URL, the others in the JSON body.
 type PrepayNativeRequest struct {
-	// AppID is the appID bound to mchid (公众账号ID). Required. At most 32 characters.
+	// AppID is the official Account or Mini Program AppID bound to mchid (公众账号ID). Required. At most 32 characters.
 	AppID string `json:"appid"`
 	// MchID is the direct merchant ID (商户号). Required. At most 32 characters.
 	MchID string `json:"mchid"`
@@ -1347,9 +1347,9 @@ type PrepayNativeRequest struct {
 	NotifyURL string `json:"notify_url"`
 	// GoodsTag is the order discount tag configured on coupons (订单优惠标记). At most 32 characters.
 	GoodsTag string `json:"goods_tag,omitempty"`
-	// LimitPay is the restrict the payment methods the user may use (指定支付方式).
+	// LimitPay is the payment methods the order excludes or is limited to (指定支付方式).
 	LimitPay []LimitPay `json:"limit_pay,omitempty"`
-	// SupportFapiao is the show the e-invoice entry after payment (电子发票入口开放标识).
+	// SupportFapiao is the switch that shows the e-invoice entry after payment (电子发票入口开放标识).
 	SupportFapiao *bool `json:"support_fapiao,omitempty"`
 	// Amount is the order amount (订单金额). Required.
 	Amount Amount `json:"amount"`
@@ -1488,7 +1488,7 @@ func (m *ReverseTransactionRequest) Validate() error {
 
 // SceneInfo is the scene where an order is paid (场景信息).
 type SceneInfo struct {
-	// PayerClientIP is the the user's IP address, IPv4 or IPv6 (用户终端IP). Required. At most 45 characters.
+	// PayerClientIP is the user's IP address, IPv4 or IPv6 (用户终端IP). Required. At most 45 characters.
 	PayerClientIP string `json:"payer_client_ip"`
 	// DeviceID is the merchant device number (商户端设备号). At most 32 characters.
 	DeviceID string `json:"device_id,omitempty"`
@@ -1509,7 +1509,7 @@ func (m *SceneInfo) validate(v *typed.Validator) {
 
 // SettleInfo is the settlement of a direct merchant's order (结算信息).
 type SettleInfo struct {
-	// ProfitSharing is the the funds are to be shared out (分账) later (是否指定分账).
+	// ProfitSharing is the flag that the funds are to be shared out (分账) later (是否指定分账).
 	ProfitSharing *bool `json:"profit_sharing,omitempty"`
 }
 
@@ -1535,15 +1535,15 @@ func (m *StoreInfo) validate(v *typed.Validator) {
 
 // Transaction is the order of a direct merchant as WeChat Pay knows it; also the resource of TRANSACTION.SUCCESS (订单).
 type Transaction struct {
-	// AppID is the appID of the order (公众账号ID). At most 32 characters.
+	// AppID is the order's AppID (公众账号ID). At most 32 characters.
 	AppID string `json:"appid,omitempty"`
 	// MchID is the merchant ID (商户号). Required. At most 32 characters.
 	MchID string `json:"mchid"`
 	// OutTradeNo is the merchant order number (商户订单号). Required. At most 32 characters.
 	OutTradeNo string `json:"out_trade_no"`
-	// TransactionID is the weChat Pay order number, once paid (微信支付订单号). At most 32 characters.
+	// TransactionID is the order number given by WeChat Pay, once paid (微信支付订单号). At most 32 characters.
 	TransactionID string `json:"transaction_id,omitempty"`
-	// TradeType is the how it was paid (交易类型). At most 16 characters.
+	// TradeType is the payment method (交易类型). At most 16 characters.
 	TradeType TradeType `json:"trade_type,omitempty"`
 	// TradeState is the state (交易状态). Required. At most 32 characters.
 	TradeState TradeState `json:"trade_state"`
@@ -1555,7 +1555,7 @@ type Transaction struct {
 	Attach string `json:"attach,omitempty"`
 	// SuccessTime is the time of payment, RFC 3339 (支付完成时间). At most 64 characters.
 	SuccessTime string `json:"success_time,omitempty"`
-	// Payer is the the paying user (支付者).
+	// Payer is the paying user (支付者).
 	Payer *TransactionPayer `json:"payer,omitempty"`
 	// Amount is the amounts (订单金额).
 	Amount *TransactionAmount `json:"amount,omitempty"`
@@ -1579,7 +1579,7 @@ type TransactionAmount struct {
 
 // TransactionPayer is the user who paid a direct merchant's order (支付者).
 type TransactionPayer struct {
-	// OpenID is the the user's OpenID under the order's appid (用户标识). At most 128 characters.
+	// OpenID is the user's OpenID under the order's appid (用户标识). At most 128 characters.
 	OpenID string `json:"openid,omitempty"`
 }
 

@@ -234,7 +234,7 @@ func (v RefundStatus) Valid() bool {
 type CreateRefundRequest struct {
 	// SubMchID is the sub-merchant ID; service providers only (子商户号). At most 32 characters.
 	SubMchID string `json:"sub_mchid,omitempty"`
-	// TransactionID is the weChat Pay order number; give it or out_trade_no (微信支付订单号). At most 32 characters.
+	// TransactionID is the order number given by WeChat Pay; give it or out_trade_no (微信支付订单号). At most 32 characters.
 	TransactionID string `json:"transaction_id,omitempty"`
 	// OutTradeNo is the merchant order number; give it or transaction_id (商户订单号). At most 32 characters.
 	OutTradeNo string `json:"out_trade_no,omitempty"`
@@ -322,7 +322,7 @@ func (m *GetRefundByOutRefundNoRequest) Validate() error {
 type GoodsDetail struct {
 	// MerchantGoodsID is the merchant's goods code (商户侧商品编码). Required. At most 32 characters.
 	MerchantGoodsID string `json:"merchant_goods_id"`
-	// WechatpayGoodsID is the weChat Pay goods code (微信侧商品编码). At most 32 characters.
+	// WechatpayGoodsID is the goods code given by WeChat Pay (微信侧商品编码). At most 32 characters.
 	WechatpayGoodsID string `json:"wechatpay_goods_id,omitempty"`
 	// GoodsName is the goods name (商品名称). At most 256 characters.
 	GoodsName string `json:"goods_name,omitempty"`
@@ -343,7 +343,7 @@ func (m *GoodsDetail) validate(v *typed.Validator) {
 
 // NotificationAmount is the amounts of a refund in a notification (金额信息).
 type NotificationAmount struct {
-	// Total is the the order's total in fen (订单金额). Required.
+	// Total is the order's total in fen (订单金额). Required.
 	Total int64 `json:"total"`
 	// Refund is the amount refunded in fen (退款金额). Required.
 	Refund int64 `json:"refund"`
@@ -361,17 +361,17 @@ type PartnerRefundNotification struct {
 	SubMchID string `json:"sub_mchid"`
 	// OutTradeNo is the merchant order number (商户订单号). Required. At most 32 characters.
 	OutTradeNo string `json:"out_trade_no"`
-	// TransactionID is the weChat Pay order number (微信支付订单号). Required. At most 32 characters.
+	// TransactionID is the order number given by WeChat Pay (微信支付订单号). Required. At most 32 characters.
 	TransactionID string `json:"transaction_id"`
 	// OutRefundNo is the merchant refund number (商户退款单号). Required. At most 64 characters.
 	OutRefundNo string `json:"out_refund_no"`
-	// RefundID is the weChat Pay refund number (微信支付退款单号). Required. At most 32 characters.
+	// RefundID is the refund number given by WeChat Pay (微信支付退款单号). Required. At most 32 characters.
 	RefundID string `json:"refund_id"`
 	// RefundStatus is the state, SUCCESS, CLOSED or ABNORMAL (退款状态). Required. At most 32 characters.
 	RefundStatus RefundStatus `json:"refund_status"`
 	// SuccessTime is the time of refund, RFC 3339, once SUCCESS (退款成功时间). At most 64 characters.
 	SuccessTime string `json:"success_time,omitempty"`
-	// UserReceivedAccount is the where the money arrives (退款入账账户). Required. At most 64 characters.
+	// UserReceivedAccount is the account where the money arrives (退款入账账户). Required. At most 64 characters.
 	UserReceivedAccount string `json:"user_received_account"`
 	// Amount is the amounts (金额信息). Required.
 	Amount NotificationAmount `json:"amount"`
@@ -395,7 +395,7 @@ type PromotionDetail struct {
 
 // RefundAmount is the amounts of a refund (金额信息).
 type RefundAmount struct {
-	// Total is the the order's total in fen (订单金额). Required.
+	// Total is the order's total in fen (订单金额). Required.
 	Total int64 `json:"total"`
 	// Refund is the amount refunded in fen (退款金额). Required.
 	Refund int64 `json:"refund"`
@@ -423,17 +423,17 @@ type RefundNotification struct {
 	MchID string `json:"mchid"`
 	// OutTradeNo is the merchant order number (商户订单号). Required. At most 32 characters.
 	OutTradeNo string `json:"out_trade_no"`
-	// TransactionID is the weChat Pay order number (微信支付订单号). Required. At most 32 characters.
+	// TransactionID is the order number given by WeChat Pay (微信支付订单号). Required. At most 32 characters.
 	TransactionID string `json:"transaction_id"`
 	// OutRefundNo is the merchant refund number (商户退款单号). Required. At most 64 characters.
 	OutRefundNo string `json:"out_refund_no"`
-	// RefundID is the weChat Pay refund number (微信支付退款单号). Required. At most 32 characters.
+	// RefundID is the refund number given by WeChat Pay (微信支付退款单号). Required. At most 32 characters.
 	RefundID string `json:"refund_id"`
 	// RefundStatus is the state, SUCCESS, CLOSED or ABNORMAL (退款状态). Required. At most 32 characters.
 	RefundStatus RefundStatus `json:"refund_status"`
 	// SuccessTime is the time of refund, RFC 3339, once SUCCESS (退款成功时间). At most 64 characters.
 	SuccessTime string `json:"success_time,omitempty"`
-	// UserReceivedAccount is the where the money arrives (退款入账账户). Required. At most 64 characters.
+	// UserReceivedAccount is the account where the money arrives (退款入账账户). Required. At most 64 characters.
 	UserReceivedAccount string `json:"user_received_account"`
 	// Amount is the amounts (金额信息). Required.
 	Amount NotificationAmount `json:"amount"`
@@ -441,17 +441,17 @@ type RefundNotification struct {
 
 // RefundOrder is the refund (退款单) as WeChat Pay knows it.
 type RefundOrder struct {
-	// RefundID is the weChat Pay refund number (微信支付退款单号). Required. At most 32 characters.
+	// RefundID is the refund number given by WeChat Pay (微信支付退款单号). Required. At most 32 characters.
 	RefundID string `json:"refund_id"`
 	// OutRefundNo is the merchant refund number (商户退款单号). Required. At most 64 characters.
 	OutRefundNo string `json:"out_refund_no"`
-	// TransactionID is the weChat Pay order number (微信支付订单号). Required. At most 32 characters.
+	// TransactionID is the order number given by WeChat Pay (微信支付订单号). Required. At most 32 characters.
 	TransactionID string `json:"transaction_id"`
 	// OutTradeNo is the merchant order number (商户订单号). Required. At most 32 characters.
 	OutTradeNo string `json:"out_trade_no"`
 	// Channel is the route (退款渠道). Required.
 	Channel RefundChannel `json:"channel"`
-	// UserReceivedAccount is the where the money arrives, e.g. 招商银行信用卡0403 or 支付用户零钱 (退款入账账户). Required. At most 64 characters.
+	// UserReceivedAccount is the account where the money arrives, e.g. 招商银行信用卡0403 or 支付用户零钱 (退款入账账户). Required. At most 64 characters.
 	UserReceivedAccount string `json:"user_received_account"`
 	// SuccessTime is the time of refund, RFC 3339, once SUCCESS (退款成功时间). At most 64 characters.
 	SuccessTime string `json:"success_time,omitempty"`
@@ -473,7 +473,7 @@ type RefundRequestAmount struct {
 	Refund int64 `json:"refund"`
 	// From is the accounts funding the refund and their parts (退款出资账户及金额).
 	From []FundsFrom `json:"from,omitempty"`
-	// Total is the the order's total in fen (原订单金额). Required.
+	// Total is the order's total in fen (原订单金额). Required.
 	Total int64 `json:"total"`
 	// Currency is the currency, CNY (退款币种). Required. At most 16 characters.
 	Currency string `json:"currency"`
