@@ -2,6 +2,26 @@
 
 package apispec
 
+var modelBillEncryptedFile = []*Field{
+	{Name: "bill_sequence", Type: Integer, Required: true, Doc: "number of the file, from 1 (账单文件序号)"},
+	{Name: "download_url", Type: String, Required: true, Doc: "URL of the file (下载地址)"},
+	{Name: "encrypt_key", Type: String, Required: true, Encrypted: true, Doc: "key the file is encrypted with, itself encrypted with the merchant certificate's public key (加密密钥)"},
+	{Name: "hash_type", Type: String, Required: true, Doc: "hash algorithm of the file, e.g. SHA1 (哈希类型)"},
+	{Name: "hash_value", Type: String, Required: true, Doc: "hash of the file (哈希值)"},
+	{Name: "nonce", Type: String, Required: true, Doc: "nonce of the file's encryption (随机字符串)"},
+}
+
+var modelBillEncryptedFileList = []*Field{
+	{Name: "download_bill_count", Type: Integer, Required: true, Doc: "number of files (下载信息总数)"},
+	{Name: "download_bill_list", Type: Array, Items: Object, Model: "BillEncryptedFile", Fields: modelBillEncryptedFile, Doc: "list of the files (下载信息明细)"},
+}
+
+var modelBillFile = []*Field{
+	{Name: "hash_type", Type: String, Required: true, MaxLength: 32, Doc: "hash algorithm of the file, e.g. SHA1 (哈希类型)"},
+	{Name: "hash_value", Type: String, Required: true, MaxLength: 1024, Doc: "hash of the file, to check it after download (哈希值)"},
+	{Name: "download_url", Type: String, Required: true, MaxLength: 2048, Doc: "URL of the file, valid for 30 seconds (账单下载地址)"},
+}
+
 var modelBrandCard = []*Field{
 	{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡模板ID)"},
 	{Name: "brand_id", Type: String, Required: true, Doc: "brand ID (品牌ID)"},
@@ -299,7 +319,7 @@ var modelDomesticFundsFrom = []*Field{
 
 var modelDomesticGoodsDetail = []*Field{
 	{Name: "merchant_goods_id", Type: String, Required: true, MaxLength: 32, Doc: "merchant's goods code (商户侧商品编码)"},
-	{Name: "wechatpay_goods_id", Type: String, MaxLength: 32, Doc: "WeChat Pay goods code (微信侧商品编码)"},
+	{Name: "wechatpay_goods_id", Type: String, MaxLength: 32, Doc: "goods code given by WeChat Pay (微信侧商品编码)"},
 	{Name: "goods_name", Type: String, MaxLength: 256, Doc: "goods name (商品名称)"},
 	{Name: "unit_price", Type: Integer, Required: true, Doc: "unit price in fen (商品单价)"},
 	{Name: "refund_amount", Type: Integer, Required: true, Doc: "amount refunded for these goods in fen (商品退款金额)"},
@@ -307,7 +327,7 @@ var modelDomesticGoodsDetail = []*Field{
 }
 
 var modelDomesticNotificationAmount = []*Field{
-	{Name: "total", Type: Integer, Required: true, Doc: "the order's total in fen (订单金额)"},
+	{Name: "total", Type: Integer, Required: true, Doc: "order's total in fen (订单金额)"},
 	{Name: "refund", Type: Integer, Required: true, Doc: "amount refunded in fen (退款金额)"},
 	{Name: "payer_total", Type: Integer, Required: true, Doc: "amount the user paid in fen (用户实际支付金额)"},
 	{Name: "payer_refund", Type: Integer, Required: true, Doc: "amount refunded to the user in fen, without coupons (用户退款金额)"},
@@ -317,12 +337,12 @@ var modelDomesticPartnerRefundNotification = []*Field{
 	{Name: "sp_mchid", Type: String, Required: true, MaxLength: 32, Doc: "service provider's merchant ID (服务商户号)"},
 	{Name: "sub_mchid", Type: String, Required: true, MaxLength: 32, Doc: "sub-merchant ID (子商户号)"},
 	{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number (商户订单号)"},
-	{Name: "transaction_id", Type: String, Required: true, MaxLength: 32, Doc: "WeChat Pay order number (微信支付订单号)"},
+	{Name: "transaction_id", Type: String, Required: true, MaxLength: 32, Doc: "order number given by WeChat Pay (微信支付订单号)"},
 	{Name: "out_refund_no", Type: String, Required: true, MaxLength: 64, Doc: "merchant refund number (商户退款单号)"},
-	{Name: "refund_id", Type: String, Required: true, MaxLength: 32, Doc: "WeChat Pay refund number (微信支付退款单号)"},
+	{Name: "refund_id", Type: String, Required: true, MaxLength: 32, Doc: "refund number given by WeChat Pay (微信支付退款单号)"},
 	{Name: "refund_status", Type: String, Required: true, MaxLength: 32, Enum: []string{"SUCCESS", "CLOSED", "PROCESSING", "ABNORMAL"}, EnumName: "DomesticRefundStatus", Doc: "state, SUCCESS, CLOSED or ABNORMAL (退款状态)"},
 	{Name: "success_time", Type: String, MaxLength: 64, Doc: "time of refund, RFC 3339, once SUCCESS (退款成功时间)"},
-	{Name: "user_received_account", Type: String, Required: true, MaxLength: 64, Doc: "where the money arrives (退款入账账户)"},
+	{Name: "user_received_account", Type: String, Required: true, MaxLength: 64, Doc: "account where the money arrives (退款入账账户)"},
 	{Name: "amount", Type: Object, Required: true, Model: "DomesticNotificationAmount", Fields: modelDomesticNotificationAmount, Doc: "amounts (金额信息)"},
 }
 
@@ -336,7 +356,7 @@ var modelDomesticPromotionDetail = []*Field{
 }
 
 var modelDomesticRefundAmount = []*Field{
-	{Name: "total", Type: Integer, Required: true, Doc: "the order's total in fen (订单金额)"},
+	{Name: "total", Type: Integer, Required: true, Doc: "order's total in fen (订单金额)"},
 	{Name: "refund", Type: Integer, Required: true, Doc: "amount refunded in fen (退款金额)"},
 	{Name: "from", Type: Array, Items: Object, Model: "DomesticFundsFrom", Fields: modelDomesticFundsFrom, Doc: "accounts funding the refund and their parts (退款出资账户及金额)"},
 	{Name: "payer_total", Type: Integer, Required: true, Doc: "amount the user paid in fen (用户实际支付金额)"},
@@ -351,22 +371,22 @@ var modelDomesticRefundAmount = []*Field{
 var modelDomesticRefundNotification = []*Field{
 	{Name: "mchid", Type: String, Required: true, MaxLength: 32, Doc: "merchant ID (商户号)"},
 	{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number (商户订单号)"},
-	{Name: "transaction_id", Type: String, Required: true, MaxLength: 32, Doc: "WeChat Pay order number (微信支付订单号)"},
+	{Name: "transaction_id", Type: String, Required: true, MaxLength: 32, Doc: "order number given by WeChat Pay (微信支付订单号)"},
 	{Name: "out_refund_no", Type: String, Required: true, MaxLength: 64, Doc: "merchant refund number (商户退款单号)"},
-	{Name: "refund_id", Type: String, Required: true, MaxLength: 32, Doc: "WeChat Pay refund number (微信支付退款单号)"},
+	{Name: "refund_id", Type: String, Required: true, MaxLength: 32, Doc: "refund number given by WeChat Pay (微信支付退款单号)"},
 	{Name: "refund_status", Type: String, Required: true, MaxLength: 32, Enum: []string{"SUCCESS", "CLOSED", "PROCESSING", "ABNORMAL"}, EnumName: "DomesticRefundStatus", Doc: "state, SUCCESS, CLOSED or ABNORMAL (退款状态)"},
 	{Name: "success_time", Type: String, MaxLength: 64, Doc: "time of refund, RFC 3339, once SUCCESS (退款成功时间)"},
-	{Name: "user_received_account", Type: String, Required: true, MaxLength: 64, Doc: "where the money arrives (退款入账账户)"},
+	{Name: "user_received_account", Type: String, Required: true, MaxLength: 64, Doc: "account where the money arrives (退款入账账户)"},
 	{Name: "amount", Type: Object, Required: true, Model: "DomesticNotificationAmount", Fields: modelDomesticNotificationAmount, Doc: "amounts (金额信息)"},
 }
 
 var modelDomesticRefundOrder = []*Field{
-	{Name: "refund_id", Type: String, Required: true, MaxLength: 32, Doc: "WeChat Pay refund number (微信支付退款单号)"},
+	{Name: "refund_id", Type: String, Required: true, MaxLength: 32, Doc: "refund number given by WeChat Pay (微信支付退款单号)"},
 	{Name: "out_refund_no", Type: String, Required: true, MaxLength: 64, Doc: "merchant refund number (商户退款单号)"},
-	{Name: "transaction_id", Type: String, Required: true, MaxLength: 32, Doc: "WeChat Pay order number (微信支付订单号)"},
+	{Name: "transaction_id", Type: String, Required: true, MaxLength: 32, Doc: "order number given by WeChat Pay (微信支付订单号)"},
 	{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number (商户订单号)"},
 	{Name: "channel", Type: String, Required: true, Enum: []string{"ORIGINAL", "BALANCE", "OTHER_BALANCE", "OTHER_BANKCARD"}, EnumName: "DomesticRefundChannel", Doc: "route (退款渠道)"},
-	{Name: "user_received_account", Type: String, Required: true, MaxLength: 64, Doc: "where the money arrives, e.g. 招商银行信用卡0403 or 支付用户零钱 (退款入账账户)"},
+	{Name: "user_received_account", Type: String, Required: true, MaxLength: 64, Doc: "account where the money arrives, e.g. 招商银行信用卡0403 or 支付用户零钱 (退款入账账户)"},
 	{Name: "success_time", Type: String, MaxLength: 64, Doc: "time of refund, RFC 3339, once SUCCESS (退款成功时间)"},
 	{Name: "create_time", Type: String, Required: true, MaxLength: 64, Doc: "time the refund was created, RFC 3339 (退款创建时间)"},
 	{Name: "status", Type: String, Required: true, Enum: []string{"SUCCESS", "CLOSED", "PROCESSING", "ABNORMAL"}, EnumName: "DomesticRefundStatus", Doc: "state (退款状态)"},
@@ -378,7 +398,7 @@ var modelDomesticRefundOrder = []*Field{
 var modelDomesticRefundRequestAmount = []*Field{
 	{Name: "refund", Type: Integer, Required: true, Doc: "amount to refund in fen, at most the order's total (退款金额)"},
 	{Name: "from", Type: Array, Items: Object, Model: "DomesticFundsFrom", Fields: modelDomesticFundsFrom, Doc: "accounts funding the refund and their parts (退款出资账户及金额)"},
-	{Name: "total", Type: Integer, Required: true, Doc: "the order's total in fen (原订单金额)"},
+	{Name: "total", Type: Integer, Required: true, Doc: "order's total in fen (原订单金额)"},
 	{Name: "currency", Type: String, Required: true, MaxLength: 16, Doc: "currency, CNY (退款币种)"},
 }
 
@@ -623,14 +643,14 @@ var modelPayCodePayDetail = []*Field{
 
 var modelPayCodePayGoodsDetail = []*Field{
 	{Name: "merchant_goods_id", Type: String, Required: true, Doc: "merchant's goods code (商品编码)"},
-	{Name: "wxpay_goods_id", Type: String, Doc: "WeChat Pay goods code (微信支付商品编码)"},
+	{Name: "wxpay_goods_id", Type: String, Doc: "goods code given by WeChat Pay (微信支付商品编码)"},
 	{Name: "goods_name", Type: String, Doc: "goods name (商品名称)"},
 	{Name: "quantity", Type: Integer, Required: true, Doc: "quantity bought (商品数量)"},
 	{Name: "unit_price", Type: Integer, Required: true, Doc: "unit price in fen (商品单价)"},
 }
 
 var modelPayCodePayPayer = []*Field{
-	{Name: "auth_code", Type: String, Required: true, Doc: "the payment code shown in the user's WeChat wallet (授权码)"},
+	{Name: "auth_code", Type: String, Required: true, Doc: "payment code shown in the user's WeChat wallet (授权码)"},
 }
 
 var modelPayCodePaySceneInfo = []*Field{
@@ -640,7 +660,7 @@ var modelPayCodePaySceneInfo = []*Field{
 }
 
 var modelPayCodePayStoreInfo = []*Field{
-	{Name: "id", Type: String, Doc: "WeChat Pay offline place ID, digits (门店编号)"},
+	{Name: "id", Type: String, Doc: "offline place ID given by WeChat Pay, digits (门店编号)"},
 	{Name: "out_id", Type: String, Doc: "merchant's own store code (商家自定义编码)"},
 }
 
@@ -652,7 +672,7 @@ var modelPayDetail = []*Field{
 
 var modelPayGoodsDetail = []*Field{
 	{Name: "merchant_goods_id", Type: String, Required: true, MaxLength: 32, Doc: "merchant's goods code (商户侧商品编码)"},
-	{Name: "wechatpay_goods_id", Type: String, MaxLength: 32, Doc: "WeChat Pay goods code (微信支付商品编码)"},
+	{Name: "wechatpay_goods_id", Type: String, MaxLength: 32, Doc: "goods code given by WeChat Pay (微信支付商品编码)"},
 	{Name: "goods_name", Type: String, MaxLength: 256, Doc: "goods name (商品名称)"},
 	{Name: "quantity", Type: Integer, Required: true, Doc: "quantity bought (商品数量)"},
 	{Name: "unit_price", Type: Integer, Required: true, Doc: "unit price in fen (商品单价)"},
@@ -663,7 +683,7 @@ var modelPayH5Info = []*Field{
 	{Name: "app_name", Type: String, Doc: "application name (应用名称)"},
 	{Name: "app_url", Type: String, Doc: "website URL (网站URL)"},
 	{Name: "bundle_id", Type: String, Doc: "iOS bundle ID (iOS平台BundleID)"},
-	{Name: "package_name", Type: String, Doc: "Android package name (Android平台PackageName)"},
+	{Name: "package_name", Type: String, Doc: "package name of the Android app (Android平台PackageName)"},
 }
 
 var modelPayH5Prepay = []*Field{
@@ -671,10 +691,10 @@ var modelPayH5Prepay = []*Field{
 }
 
 var modelPayH5SceneInfo = []*Field{
-	{Name: "payer_client_ip", Type: String, Required: true, MaxLength: 45, Doc: "the user's IP address, IPv4 or IPv6 (用户终端IP)"},
+	{Name: "payer_client_ip", Type: String, Required: true, MaxLength: 45, Doc: "user's IP address, IPv4 or IPv6 (用户终端IP)"},
 	{Name: "device_id", Type: String, MaxLength: 32, Doc: "merchant device number (商户端设备号)"},
 	{Name: "store_info", Type: Object, Model: "PayStoreInfo", Fields: modelPayStoreInfo, Doc: "store (商户门店信息)"},
-	{Name: "h5_info", Type: Object, Required: true, Model: "PayH5Info", Fields: modelPayH5Info, Doc: "the page or app asking for payment (H5场景信息)"},
+	{Name: "h5_info", Type: Object, Required: true, Model: "PayH5Info", Fields: modelPayH5Info, Doc: "page or app asking for payment (H5场景信息)"},
 }
 
 var modelPayNativePrepay = []*Field{
@@ -682,8 +702,8 @@ var modelPayNativePrepay = []*Field{
 }
 
 var modelPayPartnerPayer = []*Field{
-	{Name: "sp_openid", Type: String, MaxLength: 128, Doc: "the user's OpenID under sp_appid (用户服务标识)"},
-	{Name: "sub_openid", Type: String, MaxLength: 128, Doc: "the user's OpenID under sub_appid (用户子标识)"},
+	{Name: "sp_openid", Type: String, MaxLength: 128, Doc: "user's OpenID under sp_appid (用户服务标识)"},
+	{Name: "sub_openid", Type: String, MaxLength: 128, Doc: "user's OpenID under sub_appid (用户子标识)"},
 }
 
 var modelPayPartnerReversal = []*Field{
@@ -695,7 +715,7 @@ var modelPayPartnerReversal = []*Field{
 }
 
 var modelPayPartnerSettleInfo = []*Field{
-	{Name: "profit_sharing", Type: Boolean, Doc: "the funds are to be shared out (分账) later (是否指定分账)"},
+	{Name: "profit_sharing", Type: Boolean, Doc: "flag that the funds are to be shared out (分账) later (是否指定分账)"},
 	{Name: "subsidy_amount", Type: Integer, Doc: "subsidy amount in fen (补差金额)"},
 }
 
@@ -705,26 +725,26 @@ var modelPayPartnerTransaction = []*Field{
 	{Name: "sub_appid", Type: String, MaxLength: 32, Doc: "sub-merchant's AppID (子商户应用ID)"},
 	{Name: "sub_mchid", Type: String, Required: true, MaxLength: 32, Doc: "sub-merchant ID (子商户号)"},
 	{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number (商户订单号)"},
-	{Name: "transaction_id", Type: String, MaxLength: 32, Doc: "WeChat Pay order number, once paid (微信支付订单号)"},
-	{Name: "trade_type", Type: String, MaxLength: 16, Enum: []string{"JSAPI", "NATIVE", "APP", "MICROPAY", "MWEB", "FACEPAY"}, EnumName: "PayTradeType", Doc: "how it was paid (交易类型)"},
+	{Name: "transaction_id", Type: String, MaxLength: 32, Doc: "order number given by WeChat Pay, once paid (微信支付订单号)"},
+	{Name: "trade_type", Type: String, MaxLength: 16, Enum: []string{"JSAPI", "NATIVE", "APP", "MICROPAY", "MWEB", "FACEPAY"}, EnumName: "PayTradeType", Doc: "payment method (交易类型)"},
 	{Name: "trade_state", Type: String, Required: true, MaxLength: 32, Enum: []string{"SUCCESS", "REFUND", "NOTPAY", "CLOSED", "REVOKED", "USERPAYING", "PAYERROR"}, EnumName: "PayTradeState", Doc: "state (交易状态)"},
 	{Name: "trade_state_desc", Type: String, MaxLength: 256, Doc: "description of the state (交易状态描述)"},
 	{Name: "bank_type", Type: String, MaxLength: 32, Doc: "paying bank (银行类型)"},
 	{Name: "attach", Type: String, MaxLength: 128, Doc: "merchant data given when ordering (商户数据包)"},
 	{Name: "success_time", Type: String, MaxLength: 64, Doc: "time of payment, RFC 3339 (支付完成时间)"},
-	{Name: "payer", Type: Object, Model: "PayPartnerTransactionPayer", Fields: modelPayPartnerTransactionPayer, Doc: "the paying user (支付者)"},
+	{Name: "payer", Type: Object, Model: "PayPartnerTransactionPayer", Fields: modelPayPartnerTransactionPayer, Doc: "paying user (支付者)"},
 	{Name: "amount", Type: Object, Model: "PayTransactionAmount", Fields: modelPayTransactionAmount, Doc: "amounts (订单金额)"},
 	{Name: "scene_info", Type: Object, Model: "PayTransactionSceneInfo", Fields: modelPayTransactionSceneInfo, Doc: "scene (场景信息)"},
 	{Name: "promotion_detail", Type: Array, Items: Object, Model: "PayPromotionDetail", Fields: modelPayPromotionDetail, Doc: "discounts applied (优惠功能)"},
 }
 
 var modelPayPartnerTransactionPayer = []*Field{
-	{Name: "sp_openid", Type: String, MaxLength: 128, Doc: "the user's OpenID under sp_appid (用户服务标识)"},
-	{Name: "sub_openid", Type: String, MaxLength: 128, Doc: "the user's OpenID under sub_appid (用户子标识)"},
+	{Name: "sp_openid", Type: String, MaxLength: 128, Doc: "user's OpenID under sp_appid (用户服务标识)"},
+	{Name: "sub_openid", Type: String, MaxLength: 128, Doc: "user's OpenID under sub_appid (用户子标识)"},
 }
 
 var modelPayPayer = []*Field{
-	{Name: "openid", Type: String, Required: true, MaxLength: 128, Doc: "the user's OpenID under the order's appid (用户标识)"},
+	{Name: "openid", Type: String, Required: true, MaxLength: 128, Doc: "user's OpenID under the order's appid (用户标识)"},
 }
 
 var modelPayPrepay = []*Field{
@@ -760,13 +780,13 @@ var modelPayReversal = []*Field{
 }
 
 var modelPaySceneInfo = []*Field{
-	{Name: "payer_client_ip", Type: String, Required: true, MaxLength: 45, Doc: "the user's IP address, IPv4 or IPv6 (用户终端IP)"},
+	{Name: "payer_client_ip", Type: String, Required: true, MaxLength: 45, Doc: "user's IP address, IPv4 or IPv6 (用户终端IP)"},
 	{Name: "device_id", Type: String, MaxLength: 32, Doc: "merchant device number (商户端设备号)"},
 	{Name: "store_info", Type: Object, Model: "PayStoreInfo", Fields: modelPayStoreInfo, Doc: "store (商户门店信息)"},
 }
 
 var modelPaySettleInfo = []*Field{
-	{Name: "profit_sharing", Type: Boolean, Doc: "the funds are to be shared out (分账) later (是否指定分账)"},
+	{Name: "profit_sharing", Type: Boolean, Doc: "flag that the funds are to be shared out (分账) later (是否指定分账)"},
 }
 
 var modelPayStoreInfo = []*Field{
@@ -777,17 +797,17 @@ var modelPayStoreInfo = []*Field{
 }
 
 var modelPayTransaction = []*Field{
-	{Name: "appid", Type: String, MaxLength: 32, Doc: "AppID of the order (公众账号ID)"},
+	{Name: "appid", Type: String, MaxLength: 32, Doc: "order's AppID (公众账号ID)"},
 	{Name: "mchid", Type: String, Required: true, MaxLength: 32, Doc: "merchant ID (商户号)"},
 	{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number (商户订单号)"},
-	{Name: "transaction_id", Type: String, MaxLength: 32, Doc: "WeChat Pay order number, once paid (微信支付订单号)"},
-	{Name: "trade_type", Type: String, MaxLength: 16, Enum: []string{"JSAPI", "NATIVE", "APP", "MICROPAY", "MWEB", "FACEPAY"}, EnumName: "PayTradeType", Doc: "how it was paid (交易类型)"},
+	{Name: "transaction_id", Type: String, MaxLength: 32, Doc: "order number given by WeChat Pay, once paid (微信支付订单号)"},
+	{Name: "trade_type", Type: String, MaxLength: 16, Enum: []string{"JSAPI", "NATIVE", "APP", "MICROPAY", "MWEB", "FACEPAY"}, EnumName: "PayTradeType", Doc: "payment method (交易类型)"},
 	{Name: "trade_state", Type: String, Required: true, MaxLength: 32, Enum: []string{"SUCCESS", "REFUND", "NOTPAY", "CLOSED", "REVOKED", "USERPAYING", "PAYERROR"}, EnumName: "PayTradeState", Doc: "state (交易状态)"},
 	{Name: "trade_state_desc", Type: String, MaxLength: 256, Doc: "description of the state (交易状态描述)"},
 	{Name: "bank_type", Type: String, MaxLength: 32, Doc: "paying bank, e.g. CMC (银行类型)"},
 	{Name: "attach", Type: String, MaxLength: 128, Doc: "merchant data given when ordering (商户数据包)"},
 	{Name: "success_time", Type: String, MaxLength: 64, Doc: "time of payment, RFC 3339 (支付完成时间)"},
-	{Name: "payer", Type: Object, Model: "PayTransactionPayer", Fields: modelPayTransactionPayer, Doc: "the paying user (支付者)"},
+	{Name: "payer", Type: Object, Model: "PayTransactionPayer", Fields: modelPayTransactionPayer, Doc: "paying user (支付者)"},
 	{Name: "amount", Type: Object, Model: "PayTransactionAmount", Fields: modelPayTransactionAmount, Doc: "amounts (订单金额)"},
 	{Name: "scene_info", Type: Object, Model: "PayTransactionSceneInfo", Fields: modelPayTransactionSceneInfo, Doc: "scene (场景信息)"},
 	{Name: "promotion_detail", Type: Array, Items: Object, Model: "PayPromotionDetail", Fields: modelPayPromotionDetail, Doc: "discounts applied (优惠功能)"},
@@ -801,7 +821,7 @@ var modelPayTransactionAmount = []*Field{
 }
 
 var modelPayTransactionPayer = []*Field{
-	{Name: "openid", Type: String, MaxLength: 128, Doc: "the user's OpenID under the order's appid (用户标识)"},
+	{Name: "openid", Type: String, MaxLength: 128, Doc: "user's OpenID under the order's appid (用户标识)"},
 }
 
 var modelPayTransactionSceneInfo = []*Field{
@@ -950,6 +970,80 @@ var modelValidDateInformation = []*Field{
 }
 
 var operations = []*Operation{
+	{
+		ID: "GetBillFundFlowBill", Family: "bill", Method: "GET", Path: "/v3/bill/fundflowbill",
+		Summary: "Apply for a day's fund-flow bill (资金账单) of one of the merchant's accounts and get its download URL and hash.", TitleZh: "申请资金账单",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791867", "https://pay.weixin.qq.com/doc/v3/merchant/4013070400", "https://pay.weixin.qq.com/doc/v3/partner/4012739125"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
+		Query: []*Field{
+			{Name: "bill_date", Type: String, Required: true, MaxLength: 10, Pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", Doc: "day of the bill, YYYY-MM-DD, within the last three months (账单日期)"},
+			{Name: "sub_mchid", Type: String, Doc: "second-level merchant ID, for e-commerce platforms (二级商户号)"},
+			{Name: "account_type", Type: String, Enum: []string{"BASIC", "OPERATION", "FEES"}, EnumName: "BillAccountType", Doc: "account; BASIC when omitted (资金账户类型)"},
+			{Name: "tar_type", Type: String, Enum: []string{"GZIP"}, EnumName: "BillTarType", Doc: "compression; a plain stream when omitted (压缩类型)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "BillFile", Response: modelBillFile,
+		Errors: []Error{
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统错误", Doc: "system error; call again later with the same parameters"},
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "a parameter is wrong; call again with correct parameters"},
+			{Status: 400, Code: "INVALID_REQUEST", Message: "参数错误", Doc: "check bill_date and call again"},
+			{Status: 400, Code: "NO_STATEMENT_EXIST", Message: "账单文件不存在", Doc: "the account had no fund movement that day"},
+			{Status: 400, Code: "STATEMENT_CREATING", Message: "账单生成中", Doc: "the bill is being generated; if the account had fund movements that day download it after 10:00 on the next day"},
+		},
+	},
+	{
+		ID: "GetBillSubMerchantFundFlowBill", Family: "bill", Method: "GET", Path: "/v3/bill/sub-merchant-fundflowbill",
+		Summary: "Apply for a day's fund-flow bill of one sub-merchant; the files are encrypted with keys the answer carries.", TitleZh: "申请单个子商户资金账单",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012710630", "https://pay.weixin.qq.com/docs/partner/apis/bill-download/sub-mch-fund-flow-bill/get-sub-mch-fund-flow-bill.html"}, Callers: []string{"partner"},
+		Idempotent: true,
+		Query: []*Field{
+			{Name: "sub_mchid", Type: String, Required: true, Doc: "sub-merchant ID (子商户号)"},
+			{Name: "bill_date", Type: String, Required: true, MaxLength: 10, Pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", Doc: "day of the bill, YYYY-MM-DD, within the last three months (账单日期)"},
+			{Name: "account_type", Type: String, Required: true, Enum: []string{"BASIC", "OPERATION", "FEES", "DEPOSIT"}, EnumName: "BillSubMerchantAccountType", Doc: "sub-merchant's account (资金账户类型)"},
+			{Name: "algorithm", Type: String, Required: true, Enum: []string{"AEAD_AES_256_GCM", "SM4_GCM"}, EnumName: "BillEncryptAlgorithm", Doc: "algorithm the files are encrypted with (加密算法)"},
+			{Name: "tar_type", Type: String, Enum: []string{"GZIP"}, EnumName: "BillTarType", Doc: "compression; a plain stream when omitted (压缩类型)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "BillEncryptedFileList", Response: modelBillEncryptedFileList,
+	},
+	{
+		ID: "GetBillTradeBill", Family: "bill", Method: "GET", Path: "/v3/bill/tradebill",
+		Summary: "Apply for a day's trade bill (交易账单) and get its download URL and hash.", TitleZh: "申请交易账单",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791866", "https://pay.weixin.qq.com/doc/v3/merchant/4013070395", "https://pay.weixin.qq.com/doc/v3/partner/4012739068"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
+		Query: []*Field{
+			{Name: "bill_date", Type: String, Required: true, MaxLength: 10, Pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", Doc: "day of the bill, YYYY-MM-DD, within the last three months (账单日期)"},
+			{Name: "sub_mchid", Type: String, Doc: "sub-merchant ID; service providers only, omitted for the provider's own and all its sub-merchants' trades (子商户号)"},
+			{Name: "bill_type", Type: String, Enum: []string{"ALL", "SUCCESS", "REFUND", "RECHARGE_REFUND", "ALL_SPECIAL", "SUC_SPECIAL", "REF_SPECIAL"}, EnumName: "BillBillType", Doc: "which orders; ALL when omitted (账单类型)"},
+			{Name: "tar_type", Type: String, Enum: []string{"GZIP"}, EnumName: "BillTarType", Doc: "compression; a plain stream when omitted (压缩类型)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "BillFile", Response: modelBillFile,
+		Errors: []Error{
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统错误", Doc: "system error; call again later with the same parameters"},
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "a parameter is wrong; call again with correct parameters"},
+			{Status: 400, Code: "INVALID_REQUEST", Message: "参数错误", Doc: "check bill_date (and sub_mchid) and call again"},
+			{Status: 403, Code: "NO_AUTH", Message: "权限异常", Doc: "no permission for this sub-merchant's bill; use a correct sub_mchid"},
+			{Status: 400, Code: "NO_STATEMENT_EXIST", Message: "账单文件不存在", Doc: "the merchant had no trade or refund that day"},
+			{Status: 400, Code: "STATEMENT_CREATING", Message: "账单生成中", Doc: "the bill is being generated; if the merchant had trades or refunds that day download it after 8:00 on the next day"},
+		},
+	},
+	{
+		ID: "DownloadBillFile", Family: "bill", Method: "GET", Path: "/v3/billdownload/file",
+		Summary: "Download a bill file from the download_url of an application; the file is neither signed nor JSON.", TitleZh: "下载账单",
+		Docs: []string{"https://pay.weixin.qq.com/wiki/doc/apiv3/wxpay/pay/bill/chapter3_3.shtml"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
+		Query: []*Field{
+			{Name: "token", Type: String, Required: true, Doc: "token query parameter of download_url (下载令牌)"},
+			{Name: "tartype", Type: String, Enum: []string{"GZIP"}, EnumName: "BillTarType", Doc: "tartype query parameter of download_url, when present (压缩类型)"},
+		},
+		ResponseStream: true,
+		ResponseStatus: 200, ResponseDocumented: true,
+		Errors: []Error{
+			{Status: 400, Code: "INVALID_REQUEST", Message: "参数错误", Doc: "the URL is expired or wrong; apply for the bill again and use the new download_url"},
+			{Status: 403, Code: "NO_AUTH", Message: "权限异常", Doc: "the downloading merchant is not the one that applied for the bill"},
+		},
+	},
 	{
 		ID: "ListBrandCards", Family: "brand-card-member", Method: "GET", Path: "/v3/brand/partner/card-member/cards",
 		Summary: "List the card templates of a brand (paged, filter by state).", TitleZh: "查询会员卡模板列表",
@@ -1933,8 +2027,8 @@ var operations = []*Operation{
 			{Name: "attach", Type: String, MaxLength: 128, Doc: "data returned as is by queries and the payment notification (附加数据)"},
 			{Name: "notify_url", Type: String, Required: true, MaxLength: 255, Doc: "HTTPS URL without query string that receives TRANSACTION.SUCCESS (通知地址)"},
 			{Name: "goods_tag", Type: String, MaxLength: 32, Doc: "order discount tag configured on coupons (订单优惠标记)"},
-			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "restrict the payment methods the user may use (指定支付方式)"},
-			{Name: "support_fapiao", Type: Boolean, Doc: "show the e-invoice entry after payment (电子发票入口开放标识)"},
+			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "payment methods the order excludes or is limited to (指定支付方式)"},
+			{Name: "support_fapiao", Type: Boolean, Doc: "switch that shows the e-invoice entry after payment (电子发票入口开放标识)"},
 			{Name: "amount", Type: Object, Required: true, Model: "PayAmount", Fields: modelPayAmount, Doc: "order amount (订单金额)"},
 			{Name: "detail", Type: Object, Model: "PayDetail", Fields: modelPayDetail, Doc: "goods details for single-item discounts (优惠功能)"},
 			{Name: "scene_info", Type: Object, Model: "PaySceneInfo", Fields: modelPaySceneInfo, Doc: "payment scene (场景信息)"},
@@ -1957,8 +2051,8 @@ var operations = []*Operation{
 			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number, digits, letters and _-*, unique per merchant (商户订单号)"},
 			{Name: "attach", Type: String, MaxLength: 128, Doc: "merchant data returned as is by the answer and the queries (附加数据)"},
 			{Name: "goods_tag", Type: String, MaxLength: 32, Doc: "order discount tag (订单优惠标记)"},
-			{Name: "support_fapiao", Type: Boolean, Doc: "show the e-invoice entry after payment (电子发票入口开放标识)"},
-			{Name: "payer", Type: Object, Required: true, Model: "PayCodePayPayer", Fields: modelPayCodePayPayer, Doc: "the paying user's payment code (支付者)"},
+			{Name: "support_fapiao", Type: Boolean, Doc: "switch that shows the e-invoice entry after payment (电子发票入口开放标识)"},
+			{Name: "payer", Type: Object, Required: true, Model: "PayCodePayPayer", Fields: modelPayCodePayPayer, Doc: "paying user's payment code (支付者)"},
 			{Name: "amount", Type: Object, Required: true, Model: "PayAmount", Fields: modelPayAmount, Doc: "order amount (订单金额)"},
 			{Name: "scene_info", Type: Object, Required: true, Model: "PayCodePaySceneInfo", Fields: modelPayCodePaySceneInfo, Doc: "till and store where the code was scanned (场景信息)"},
 			{Name: "detail", Type: Object, Model: "PayCodePayDetail", Fields: modelPayCodePayDetail, Doc: "goods details for single-item discounts (优惠功能)"},
@@ -1983,8 +2077,8 @@ var operations = []*Operation{
 			{Name: "attach", Type: String, MaxLength: 128, Doc: "data returned as is by queries and the payment notification (附加数据)"},
 			{Name: "notify_url", Type: String, Required: true, MaxLength: 255, Doc: "HTTPS URL without query string that receives TRANSACTION.SUCCESS (通知地址)"},
 			{Name: "goods_tag", Type: String, MaxLength: 32, Doc: "order discount tag configured on coupons (订单优惠标记)"},
-			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "restrict the payment methods the user may use (指定支付方式)"},
-			{Name: "support_fapiao", Type: Boolean, Doc: "show the e-invoice entry after payment (电子发票入口开放标识)"},
+			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "payment methods the order excludes or is limited to (指定支付方式)"},
+			{Name: "support_fapiao", Type: Boolean, Doc: "switch that shows the e-invoice entry after payment (电子发票入口开放标识)"},
 			{Name: "amount", Type: Object, Required: true, Model: "PayAmount", Fields: modelPayAmount, Doc: "order amount (订单金额)"},
 			{Name: "detail", Type: Object, Model: "PayDetail", Fields: modelPayDetail, Doc: "goods details for single-item discounts (优惠功能)"},
 			{Name: "scene_info", Type: Object, Required: true, Model: "PayH5SceneInfo", Fields: modelPayH5SceneInfo, Doc: "payment scene, with the H5 page that asks for payment (场景信息)"},
@@ -1999,7 +2093,7 @@ var operations = []*Operation{
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012526943", "https://pay.weixin.qq.com/doc/v3/partner/4012738964"}, Callers: []string{"partner"},
 		Idempotent: true,
 		PathParams: []*Field{
-			{Name: "transaction_id", Type: String, Required: true, MaxLength: 32, Doc: "WeChat Pay order number (微信支付订单号)"},
+			{Name: "transaction_id", Type: String, Required: true, MaxLength: 32, Doc: "order number given by WeChat Pay (微信支付订单号)"},
 		},
 		Query: []*Field{
 			{Name: "sp_mchid", Type: String, Required: true, MaxLength: 32, Doc: "service provider's merchant ID (服务商户号)"},
@@ -2035,10 +2129,10 @@ var operations = []*Operation{
 			{Name: "attach", Type: String, MaxLength: 128, Doc: "data returned as is by queries and the payment notification (附加数据)"},
 			{Name: "notify_url", Type: String, Required: true, MaxLength: 255, Doc: "HTTPS URL without query string that receives TRANSACTION.SUCCESS (通知地址)"},
 			{Name: "goods_tag", Type: String, MaxLength: 32, Doc: "order discount tag configured on coupons (订单优惠标记)"},
-			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "restrict the payment methods the user may use (指定支付方式)"},
-			{Name: "support_fapiao", Type: Boolean, Doc: "show the e-invoice entry after payment (电子发票入口开放标识)"},
+			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "payment methods the order excludes or is limited to (指定支付方式)"},
+			{Name: "support_fapiao", Type: Boolean, Doc: "switch that shows the e-invoice entry after payment (电子发票入口开放标识)"},
 			{Name: "amount", Type: Object, Required: true, Model: "PayAmount", Fields: modelPayAmount, Doc: "order amount (订单金额)"},
-			{Name: "payer", Type: Object, Required: true, Model: "PayPartnerPayer", Fields: modelPayPartnerPayer, Doc: "the paying user, by the provider's or the sub-merchant's OpenID (支付者)"},
+			{Name: "payer", Type: Object, Required: true, Model: "PayPartnerPayer", Fields: modelPayPartnerPayer, Doc: "paying user, by the provider's or the sub-merchant's OpenID (支付者)"},
 			{Name: "detail", Type: Object, Model: "PayDetail", Fields: modelPayDetail, Doc: "goods details for single-item discounts (优惠功能)"},
 			{Name: "scene_info", Type: Object, Model: "PaySceneInfo", Fields: modelPaySceneInfo, Doc: "payment scene (场景信息)"},
 			{Name: "settle_info", Type: Object, Model: "PayPartnerSettleInfo", Fields: modelPayPartnerSettleInfo, Doc: "settlement (结算信息)"},
@@ -2081,8 +2175,8 @@ var operations = []*Operation{
 			{Name: "attach", Type: String, MaxLength: 128, Doc: "data returned as is by queries and the payment notification (附加数据)"},
 			{Name: "notify_url", Type: String, Required: true, MaxLength: 255, Doc: "HTTPS URL without query string that receives TRANSACTION.SUCCESS (通知地址)"},
 			{Name: "goods_tag", Type: String, MaxLength: 32, Doc: "order discount tag configured on coupons (订单优惠标记)"},
-			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "restrict the payment methods the user may use (指定支付方式)"},
-			{Name: "support_fapiao", Type: Boolean, Doc: "show the e-invoice entry after payment (电子发票入口开放标识)"},
+			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "payment methods the order excludes or is limited to (指定支付方式)"},
+			{Name: "support_fapiao", Type: Boolean, Doc: "switch that shows the e-invoice entry after payment (电子发票入口开放标识)"},
 			{Name: "amount", Type: Object, Required: true, Model: "PayAmount", Fields: modelPayAmount, Doc: "order amount (订单金额)"},
 			{Name: "detail", Type: Object, Model: "PayDetail", Fields: modelPayDetail, Doc: "goods details for single-item discounts (优惠功能)"},
 			{Name: "scene_info", Type: Object, Model: "PaySceneInfo", Fields: modelPaySceneInfo, Doc: "payment scene (场景信息)"},
@@ -2172,8 +2266,8 @@ var operations = []*Operation{
 			{Name: "attach", Type: String, MaxLength: 128, Doc: "merchant data returned as is by queries and the payment notification (商户数据包)"},
 			{Name: "notify_url", Type: String, Required: true, MaxLength: 255, Doc: "HTTPS URL without query string that receives TRANSACTION.SUCCESS (商户回调地址)"},
 			{Name: "goods_tag", Type: String, MaxLength: 32, Doc: "order discount tag configured on coupons (订单优惠标记)"},
-			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "restrict the payment methods the user may use (指定支付方式)"},
-			{Name: "support_fapiao", Type: Boolean, Doc: "show the e-invoice entry after payment (电子发票入口开放标识)"},
+			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "payment methods the order excludes or is limited to (指定支付方式)"},
+			{Name: "support_fapiao", Type: Boolean, Doc: "switch that shows the e-invoice entry after payment (电子发票入口开放标识)"},
 			{Name: "amount", Type: Object, Required: true, Model: "PayAmount", Fields: modelPayAmount, Doc: "order amount (订单金额)"},
 			{Name: "detail", Type: Object, Model: "PayDetail", Fields: modelPayDetail, Doc: "goods details for single-item discounts (优惠功能)"},
 			{Name: "scene_info", Type: Object, Model: "PaySceneInfo", Fields: modelPaySceneInfo, Doc: "payment scene (场景信息)"},
@@ -2205,8 +2299,8 @@ var operations = []*Operation{
 			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number, digits, letters and _-*, unique per merchant (商户订单号)"},
 			{Name: "attach", Type: String, MaxLength: 128, Doc: "merchant data returned as is by the answer and the queries (附加数据)"},
 			{Name: "goods_tag", Type: String, MaxLength: 32, Doc: "order discount tag (订单优惠标记)"},
-			{Name: "support_fapiao", Type: Boolean, Doc: "show the e-invoice entry after payment (电子发票入口开放标识)"},
-			{Name: "payer", Type: Object, Required: true, Model: "PayCodePayPayer", Fields: modelPayCodePayPayer, Doc: "the paying user's payment code (支付者)"},
+			{Name: "support_fapiao", Type: Boolean, Doc: "switch that shows the e-invoice entry after payment (电子发票入口开放标识)"},
+			{Name: "payer", Type: Object, Required: true, Model: "PayCodePayPayer", Fields: modelPayCodePayPayer, Doc: "paying user's payment code (支付者)"},
 			{Name: "amount", Type: Object, Required: true, Model: "PayAmount", Fields: modelPayAmount, Doc: "order amount (订单金额)"},
 			{Name: "scene_info", Type: Object, Required: true, Model: "PayCodePaySceneInfo", Fields: modelPayCodePaySceneInfo, Doc: "till and store where the code was scanned (场景信息)"},
 			{Name: "detail", Type: Object, Model: "PayCodePayDetail", Fields: modelPayCodePayDetail, Doc: "goods details for single-item discounts (优惠功能)"},
@@ -2221,7 +2315,7 @@ var operations = []*Operation{
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791834", "https://pay.weixin.qq.com/doc/v3/merchant/4012525153"}, Callers: []string{"merchant"},
 		Idempotent: true,
 		HasBody:    true, Body: []*Field{
-			{Name: "appid", Type: String, Required: true, MaxLength: 32, Doc: "AppID bound to mchid (公众账号ID)"},
+			{Name: "appid", Type: String, Required: true, MaxLength: 32, Doc: "Official Account or Mini Program AppID bound to mchid (公众账号ID)"},
 			{Name: "mchid", Type: String, Required: true, MaxLength: 32, Doc: "direct merchant ID (商户号)"},
 			{Name: "description", Type: String, Required: true, MaxLength: 127, Doc: "goods description, shown in the user's bill (商品描述)"},
 			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Pattern: "^[0-9A-Za-z_|*-]{6,32}$", Doc: "merchant order number, 6–32 characters of digits, letters and _-|*, unique per merchant (商户订单号)"},
@@ -2229,8 +2323,8 @@ var operations = []*Operation{
 			{Name: "attach", Type: String, MaxLength: 128, Doc: "merchant data returned as is by queries and the payment notification (商户数据包)"},
 			{Name: "notify_url", Type: String, Required: true, MaxLength: 255, Doc: "HTTPS URL without query string that receives TRANSACTION.SUCCESS (商户回调地址)"},
 			{Name: "goods_tag", Type: String, MaxLength: 32, Doc: "order discount tag configured on coupons (订单优惠标记)"},
-			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "restrict the payment methods the user may use (指定支付方式)"},
-			{Name: "support_fapiao", Type: Boolean, Doc: "show the e-invoice entry after payment (电子发票入口开放标识)"},
+			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "payment methods the order excludes or is limited to (指定支付方式)"},
+			{Name: "support_fapiao", Type: Boolean, Doc: "switch that shows the e-invoice entry after payment (电子发票入口开放标识)"},
 			{Name: "amount", Type: Object, Required: true, Model: "PayAmount", Fields: modelPayAmount, Doc: "order amount (订单金额)"},
 			{Name: "detail", Type: Object, Model: "PayDetail", Fields: modelPayDetail, Doc: "goods details for single-item discounts (优惠功能)"},
 			{Name: "scene_info", Type: Object, Required: true, Model: "PayH5SceneInfo", Fields: modelPayH5SceneInfo, Doc: "payment scene, with the H5 page that asks for payment (场景信息)"},
@@ -2245,7 +2339,7 @@ var operations = []*Operation{
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791899", "https://pay.weixin.qq.com/doc/v3/merchant/4013070354"}, Callers: []string{"merchant"},
 		Idempotent: true,
 		PathParams: []*Field{
-			{Name: "transaction_id", Type: String, Required: true, MaxLength: 32, Doc: "WeChat Pay order number, returned by the payment notification and the queries (微信支付订单号)"},
+			{Name: "transaction_id", Type: String, Required: true, MaxLength: 32, Doc: "order number given by WeChat Pay, returned by the payment notification and the queries (微信支付订单号)"},
 		},
 		Query: []*Field{
 			{Name: "mchid", Type: String, Required: true, MaxLength: 32, Doc: "merchant ID used when ordering (商户号)"},
@@ -2270,7 +2364,7 @@ var operations = []*Operation{
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791897", "https://pay.weixin.qq.com/doc/v3/merchant/4012791856", "https://pay.weixin.qq.com/doc/v3/merchant/4012525167"}, Callers: []string{"merchant"},
 		Idempotent: true,
 		HasBody:    true, Body: []*Field{
-			{Name: "appid", Type: String, Required: true, MaxLength: 32, Doc: "AppID of the Official Account or Mini Program bound to mchid (公众账号ID)"},
+			{Name: "appid", Type: String, Required: true, MaxLength: 32, Doc: "Official Account or Mini Program AppID bound to mchid (公众账号ID)"},
 			{Name: "mchid", Type: String, Required: true, MaxLength: 32, Doc: "direct merchant ID (商户号)"},
 			{Name: "description", Type: String, Required: true, MaxLength: 127, Doc: "goods description, shown in the user's bill (商品描述)"},
 			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Pattern: "^[0-9A-Za-z_|*-]{6,32}$", Doc: "merchant order number, 6–32 characters of digits, letters and _-|*, unique per merchant (商户订单号)"},
@@ -2278,10 +2372,10 @@ var operations = []*Operation{
 			{Name: "attach", Type: String, MaxLength: 128, Doc: "merchant data returned as is by queries and the payment notification (商户数据包)"},
 			{Name: "notify_url", Type: String, Required: true, MaxLength: 255, Doc: "HTTPS URL without query string that receives TRANSACTION.SUCCESS (商户回调地址)"},
 			{Name: "goods_tag", Type: String, MaxLength: 32, Doc: "order discount tag configured on coupons (订单优惠标记)"},
-			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "restrict the payment methods the user may use (指定支付方式)"},
-			{Name: "support_fapiao", Type: Boolean, Doc: "show the e-invoice entry after payment (电子发票入口开放标识)"},
+			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "payment methods the order excludes or is limited to (指定支付方式)"},
+			{Name: "support_fapiao", Type: Boolean, Doc: "switch that shows the e-invoice entry after payment (电子发票入口开放标识)"},
 			{Name: "amount", Type: Object, Required: true, Model: "PayAmount", Fields: modelPayAmount, Doc: "order amount (订单金额)"},
-			{Name: "payer", Type: Object, Required: true, Model: "PayPayer", Fields: modelPayPayer, Doc: "the paying user (支付者)"},
+			{Name: "payer", Type: Object, Required: true, Model: "PayPayer", Fields: modelPayPayer, Doc: "paying user (支付者)"},
 			{Name: "detail", Type: Object, Model: "PayDetail", Fields: modelPayDetail, Doc: "goods details for single-item discounts (优惠功能)"},
 			{Name: "scene_info", Type: Object, Model: "PaySceneInfo", Fields: modelPaySceneInfo, Doc: "payment scene (场景信息)"},
 			{Name: "settle_info", Type: Object, Model: "PaySettleInfo", Fields: modelPaySettleInfo, Doc: "settlement (结算信息)"},
@@ -2306,7 +2400,7 @@ var operations = []*Operation{
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791877", "https://pay.weixin.qq.com/doc/v3/merchant/4012525171"}, Callers: []string{"merchant"},
 		Idempotent: true,
 		HasBody:    true, Body: []*Field{
-			{Name: "appid", Type: String, Required: true, MaxLength: 32, Doc: "AppID bound to mchid (公众账号ID)"},
+			{Name: "appid", Type: String, Required: true, MaxLength: 32, Doc: "Official Account or Mini Program AppID bound to mchid (公众账号ID)"},
 			{Name: "mchid", Type: String, Required: true, MaxLength: 32, Doc: "direct merchant ID (商户号)"},
 			{Name: "description", Type: String, Required: true, MaxLength: 127, Doc: "goods description, shown in the user's bill (商品描述)"},
 			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Pattern: "^[0-9A-Za-z_|*-]{6,32}$", Doc: "merchant order number, 6–32 characters of digits, letters and _-|*, unique per merchant (商户订单号)"},
@@ -2314,8 +2408,8 @@ var operations = []*Operation{
 			{Name: "attach", Type: String, MaxLength: 128, Doc: "merchant data returned as is by queries and the payment notification (商户数据包)"},
 			{Name: "notify_url", Type: String, Required: true, MaxLength: 255, Doc: "HTTPS URL without query string that receives TRANSACTION.SUCCESS (商户回调地址)"},
 			{Name: "goods_tag", Type: String, MaxLength: 32, Doc: "order discount tag configured on coupons (订单优惠标记)"},
-			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "restrict the payment methods the user may use (指定支付方式)"},
-			{Name: "support_fapiao", Type: Boolean, Doc: "show the e-invoice entry after payment (电子发票入口开放标识)"},
+			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "payment methods the order excludes or is limited to (指定支付方式)"},
+			{Name: "support_fapiao", Type: Boolean, Doc: "switch that shows the e-invoice entry after payment (电子发票入口开放标识)"},
 			{Name: "amount", Type: Object, Required: true, Model: "PayAmount", Fields: modelPayAmount, Doc: "order amount (订单金额)"},
 			{Name: "detail", Type: Object, Model: "PayDetail", Fields: modelPayDetail, Doc: "goods details for single-item discounts (优惠功能)"},
 			{Name: "scene_info", Type: Object, Model: "PaySceneInfo", Fields: modelPaySceneInfo, Doc: "payment scene (场景信息)"},
@@ -2553,7 +2647,7 @@ var operations = []*Operation{
 		Idempotent: true,
 		HasBody:    true, Body: []*Field{
 			{Name: "sub_mchid", Type: String, MaxLength: 32, Doc: "sub-merchant ID; service providers only (子商户号)"},
-			{Name: "transaction_id", Type: String, MaxLength: 32, Doc: "WeChat Pay order number; give it or out_trade_no (微信支付订单号)"},
+			{Name: "transaction_id", Type: String, MaxLength: 32, Doc: "order number given by WeChat Pay; give it or out_trade_no (微信支付订单号)"},
 			{Name: "out_trade_no", Type: String, MaxLength: 32, Doc: "merchant order number; give it or transaction_id (商户订单号)"},
 			{Name: "out_refund_no", Type: String, Required: true, MaxLength: 64, Doc: "merchant refund number, unique per merchant; the same number refunds once (商户退款单号)"},
 			{Name: "reason", Type: String, MaxLength: 80, Doc: "refund reason, shown to the user (退款原因)"},
