@@ -5,9 +5,12 @@
 // it, one package per product family with its requests, answers, enums and the rest of
 // the chain. The URL tells you the package:
 //
+//   - bill             /v3/… (bill, api/bill.yaml)
 //   - cardmember       /v3/brand/partner/card-member/… (brand-card-member, api/brand-card-member.yaml)
 //   - membercardopen   /v3/marketing/membercard-open/… (membercard-open, api/membercard-open.yaml)
+//   - pay              /v3/pay/… (pay, api/pay.yaml)
 //   - payrollcard      /v3/payroll-card/… (payroll-card, api/payroll-card.yaml)
+//   - refunddomestic   /v3/refund/domestic/… (refund-domestic, api/refund-domestic.yaml)
 //
 // The README's operations table maps every official path to its call.
 package apiv3

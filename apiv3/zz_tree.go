@@ -3,9 +3,12 @@
 package apiv3
 
 import (
+	"github.com/wxpaykit/wxpay/apiv3/bill"
 	"github.com/wxpaykit/wxpay/apiv3/cardmember"
 	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
+	"github.com/wxpaykit/wxpay/apiv3/pay"
 	"github.com/wxpaykit/wxpay/apiv3/payrollcard"
+	"github.com/wxpaykit/wxpay/apiv3/refunddomestic"
 	"github.com/wxpaykit/wxpay/internal/typed"
 )
 
@@ -14,20 +17,32 @@ import (
 // is POST /v3/marketing/membercard-open/cards/{card_id}/permission-tokens.
 type V3 struct {
 	inv typed.Invoker
+	// Bill is /v3/bill.
+	Bill bill.Bill
+	// Billdownload is /v3/billdownload.
+	Billdownload bill.Billdownload
 	// Brand is /v3/brand.
 	Brand cardmember.Brand
 	// Marketing is /v3/marketing.
 	Marketing membercardopen.Marketing
+	// Pay is /v3/pay.
+	Pay pay.Pay
 	// PayrollCard is /v3/payroll-card.
 	PayrollCard payrollcard.PayrollCard
+	// Refund is /v3/refund.
+	Refund refunddomestic.Refund
 }
 
 func newV3(inv typed.Invoker) V3 {
 	return V3{
-		inv:         inv,
-		Brand:       cardmember.NewBrand(inv),
-		Marketing:   membercardopen.NewMarketing(inv),
-		PayrollCard: payrollcard.NewPayrollCard(inv),
+		inv:          inv,
+		Bill:         bill.NewBill(inv),
+		Billdownload: bill.NewBilldownload(inv),
+		Brand:        cardmember.NewBrand(inv),
+		Marketing:    membercardopen.NewMarketing(inv),
+		Pay:          pay.NewPay(inv),
+		PayrollCard:  payrollcard.NewPayrollCard(inv),
+		Refund:       refunddomestic.NewRefund(inv),
 	}
 }
 

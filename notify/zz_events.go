@@ -5,6 +5,8 @@ package notify
 import (
 	"github.com/wxpaykit/wxpay/apiv3/cardmember"
 	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
+	"github.com/wxpaykit/wxpay/apiv3/pay"
+	"github.com/wxpaykit/wxpay/apiv3/refunddomestic"
 )
 
 // Event types of the spec, the value of Notification.EventType.
@@ -23,6 +25,14 @@ const (
 	EventMembercardActivateCard = "MEMBERCARD.ACTIVATE_CARD"
 	// EventMembercardUsercardManage: A user viewed or deleted a membership card, or modified its information. (用户管理会员卡事件通知) Decrypted resource: *membercardopen.UserCardManageEvent.
 	EventMembercardUsercardManage = "MEMBERCARD.USERCARD_MANAGE"
+	// EventTransactionSuccess: An order was paid; the resource is the order, as the queries answer it. (支付成功通知) Decrypted resource: *pay.PartnerTransaction.
+	EventTransactionSuccess = "TRANSACTION.SUCCESS"
+	// EventRefundSuccess: A refund succeeded. (退款成功通知) Decrypted resource: *refunddomestic.PartnerRefundNotification.
+	EventRefundSuccess = "REFUND.SUCCESS"
+	// EventRefundAbnormal: A refund could not be paid back, e.g. the user's card was cancelled or frozen; resolve it on the merchant platform or by an abnormal refund. (退款异常通知) Decrypted resource: *refunddomestic.PartnerRefundNotification.
+	EventRefundAbnormal = "REFUND.ABNORMAL"
+	// EventRefundClosed: A refund was closed. (退款关闭通知) Decrypted resource: *refunddomestic.PartnerRefundNotification.
+	EventRefundClosed = "REFUND.CLOSED"
 )
 
 // newEvent returns a pointer to the model of an event type for the decrypted
@@ -43,6 +53,26 @@ func newEvent(eventType string, resource []byte) any {
 		return new(membercardopen.ActivateCardEvent)
 	case EventMembercardUsercardManage:
 		return new(membercardopen.UserCardManageEvent)
+	case EventTransactionSuccess:
+		if hasMember(resource, "mchid") {
+			return new(pay.Transaction)
+		}
+		return new(pay.PartnerTransaction)
+	case EventRefundSuccess:
+		if hasMember(resource, "mchid") {
+			return new(refunddomestic.RefundNotification)
+		}
+		return new(refunddomestic.PartnerRefundNotification)
+	case EventRefundAbnormal:
+		if hasMember(resource, "mchid") {
+			return new(refunddomestic.RefundNotification)
+		}
+		return new(refunddomestic.PartnerRefundNotification)
+	case EventRefundClosed:
+		if hasMember(resource, "mchid") {
+			return new(refunddomestic.RefundNotification)
+		}
+		return new(refunddomestic.PartnerRefundNotification)
 	}
 	return nil
 }

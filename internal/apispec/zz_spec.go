@@ -2,6 +2,26 @@
 
 package apispec
 
+var modelBillEncryptedFile = []*Field{
+	{Name: "bill_sequence", Type: Integer, Required: true, Doc: "number of the file, from 1 (账单文件序号)"},
+	{Name: "download_url", Type: String, Required: true, Doc: "URL of the file (下载地址)"},
+	{Name: "encrypt_key", Type: String, Required: true, Encrypted: true, Doc: "key the file is encrypted with, itself encrypted with the merchant certificate's public key (加密密钥)"},
+	{Name: "hash_type", Type: String, Required: true, Doc: "hash algorithm of the file, e.g. SHA1 (哈希类型)"},
+	{Name: "hash_value", Type: String, Required: true, Doc: "hash of the file (哈希值)"},
+	{Name: "nonce", Type: String, Required: true, Doc: "nonce of the file's encryption (随机字符串)"},
+}
+
+var modelBillEncryptedFileList = []*Field{
+	{Name: "download_bill_count", Type: Integer, Required: true, Doc: "number of files (下载信息总数)"},
+	{Name: "download_bill_list", Type: Array, Items: Object, Model: "BillEncryptedFile", Fields: modelBillEncryptedFile, Doc: "list of the files (下载信息明细)"},
+}
+
+var modelBillFile = []*Field{
+	{Name: "hash_type", Type: String, Required: true, MaxLength: 32, Doc: "hash algorithm of the file, e.g. SHA1 (哈希类型)"},
+	{Name: "hash_value", Type: String, Required: true, MaxLength: 1024, Doc: "hash of the file, to check it after download (哈希值)"},
+	{Name: "download_url", Type: String, Required: true, MaxLength: 2048, Doc: "URL of the file, valid for 30 seconds (账单下载地址)"},
+}
+
 var modelBrandCard = []*Field{
 	{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡模板ID)"},
 	{Name: "brand_id", Type: String, Required: true, Doc: "brand ID (品牌ID)"},
@@ -292,6 +312,96 @@ var modelCreatePayrollCardTransferBatchTransferDetailList = []*Field{
 	{Name: "user_name", Type: String, Required: true, Encrypted: true, Doc: "payee real name (收款用户姓名)"},
 }
 
+var modelDomesticFundsFrom = []*Field{
+	{Name: "account", Type: String, Required: true, Enum: []string{"AVAILABLE", "UNAVAILABLE"}, EnumName: "DomesticFundsFromAccount", Doc: "account (出资账户类型)"},
+	{Name: "amount", Type: Integer, Required: true, Doc: "part in fen (出资金额)"},
+}
+
+var modelDomesticGoodsDetail = []*Field{
+	{Name: "merchant_goods_id", Type: String, Required: true, MaxLength: 32, Doc: "merchant's goods code (商户侧商品编码)"},
+	{Name: "wechatpay_goods_id", Type: String, MaxLength: 32, Doc: "goods code given by WeChat Pay (微信侧商品编码)"},
+	{Name: "goods_name", Type: String, MaxLength: 256, Doc: "goods name (商品名称)"},
+	{Name: "unit_price", Type: Integer, Required: true, Doc: "unit price in fen (商品单价)"},
+	{Name: "refund_amount", Type: Integer, Required: true, Doc: "amount refunded for these goods in fen (商品退款金额)"},
+	{Name: "refund_quantity", Type: Integer, Required: true, Doc: "quantity returned (商品退货数量)"},
+}
+
+var modelDomesticNotificationAmount = []*Field{
+	{Name: "total", Type: Integer, Required: true, Doc: "order's total in fen (订单金额)"},
+	{Name: "refund", Type: Integer, Required: true, Doc: "amount refunded in fen (退款金额)"},
+	{Name: "payer_total", Type: Integer, Required: true, Doc: "amount the user paid in fen (用户实际支付金额)"},
+	{Name: "payer_refund", Type: Integer, Required: true, Doc: "amount refunded to the user in fen, without coupons (用户退款金额)"},
+}
+
+var modelDomesticPartnerRefundNotification = []*Field{
+	{Name: "sp_mchid", Type: String, Required: true, MaxLength: 32, Doc: "service provider's merchant ID (服务商户号)"},
+	{Name: "sub_mchid", Type: String, Required: true, MaxLength: 32, Doc: "sub-merchant ID (子商户号)"},
+	{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number (商户订单号)"},
+	{Name: "transaction_id", Type: String, Required: true, MaxLength: 32, Doc: "order number given by WeChat Pay (微信支付订单号)"},
+	{Name: "out_refund_no", Type: String, Required: true, MaxLength: 64, Doc: "merchant refund number (商户退款单号)"},
+	{Name: "refund_id", Type: String, Required: true, MaxLength: 32, Doc: "refund number given by WeChat Pay (微信支付退款单号)"},
+	{Name: "refund_status", Type: String, Required: true, MaxLength: 32, Enum: []string{"SUCCESS", "CLOSED", "PROCESSING", "ABNORMAL"}, EnumName: "DomesticRefundStatus", Doc: "state, SUCCESS, CLOSED or ABNORMAL (退款状态)"},
+	{Name: "success_time", Type: String, MaxLength: 64, Doc: "time of refund, RFC 3339, once SUCCESS (退款成功时间)"},
+	{Name: "user_received_account", Type: String, Required: true, MaxLength: 64, Doc: "account where the money arrives (退款入账账户)"},
+	{Name: "amount", Type: Object, Required: true, Model: "DomesticNotificationAmount", Fields: modelDomesticNotificationAmount, Doc: "amounts (金额信息)"},
+}
+
+var modelDomesticPromotionDetail = []*Field{
+	{Name: "promotion_id", Type: String, Required: true, MaxLength: 32, Doc: "coupon ID (券ID)"},
+	{Name: "scope", Type: String, Required: true, Enum: []string{"GLOBAL", "SINGLE"}, EnumName: "DomesticPromotionScope", Doc: "scope (优惠范围)"},
+	{Name: "type", Type: String, Required: true, Enum: []string{"COUPON", "DISCOUNT"}, EnumName: "DomesticPromotionType", Doc: "kind (优惠类型)"},
+	{Name: "amount", Type: Integer, Required: true, Doc: "coupon amount in fen (代金券面额)"},
+	{Name: "refund_amount", Type: Integer, Required: true, Doc: "discount refunded in fen (优惠退款金额)"},
+	{Name: "goods_detail", Type: Array, Items: Object, Model: "DomesticGoodsDetail", Fields: modelDomesticGoodsDetail, Doc: "goods (退款商品)"},
+}
+
+var modelDomesticRefundAmount = []*Field{
+	{Name: "total", Type: Integer, Required: true, Doc: "order's total in fen (订单金额)"},
+	{Name: "refund", Type: Integer, Required: true, Doc: "amount refunded in fen (退款金额)"},
+	{Name: "from", Type: Array, Items: Object, Model: "DomesticFundsFrom", Fields: modelDomesticFundsFrom, Doc: "accounts funding the refund and their parts (退款出资账户及金额)"},
+	{Name: "payer_total", Type: Integer, Required: true, Doc: "amount the user paid in fen (用户实际支付金额)"},
+	{Name: "payer_refund", Type: Integer, Required: true, Doc: "amount refunded to the user in fen, without coupons (用户退款金额)"},
+	{Name: "settlement_refund", Type: Integer, Required: true, Doc: "settlement refund amount in fen (应结退款金额)"},
+	{Name: "settlement_total", Type: Integer, Required: true, Doc: "settlement order amount in fen (应结订单金额)"},
+	{Name: "discount_refund", Type: Integer, Required: true, Doc: "discount refunded in fen (优惠退款金额)"},
+	{Name: "currency", Type: String, Required: true, MaxLength: 16, Doc: "currency, CNY (退款币种)"},
+	{Name: "refund_fee", Type: Integer, Doc: "fee refunded in fen (手续费退款金额)"},
+}
+
+var modelDomesticRefundNotification = []*Field{
+	{Name: "mchid", Type: String, Required: true, MaxLength: 32, Doc: "merchant ID (商户号)"},
+	{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number (商户订单号)"},
+	{Name: "transaction_id", Type: String, Required: true, MaxLength: 32, Doc: "order number given by WeChat Pay (微信支付订单号)"},
+	{Name: "out_refund_no", Type: String, Required: true, MaxLength: 64, Doc: "merchant refund number (商户退款单号)"},
+	{Name: "refund_id", Type: String, Required: true, MaxLength: 32, Doc: "refund number given by WeChat Pay (微信支付退款单号)"},
+	{Name: "refund_status", Type: String, Required: true, MaxLength: 32, Enum: []string{"SUCCESS", "CLOSED", "PROCESSING", "ABNORMAL"}, EnumName: "DomesticRefundStatus", Doc: "state, SUCCESS, CLOSED or ABNORMAL (退款状态)"},
+	{Name: "success_time", Type: String, MaxLength: 64, Doc: "time of refund, RFC 3339, once SUCCESS (退款成功时间)"},
+	{Name: "user_received_account", Type: String, Required: true, MaxLength: 64, Doc: "account where the money arrives (退款入账账户)"},
+	{Name: "amount", Type: Object, Required: true, Model: "DomesticNotificationAmount", Fields: modelDomesticNotificationAmount, Doc: "amounts (金额信息)"},
+}
+
+var modelDomesticRefundOrder = []*Field{
+	{Name: "refund_id", Type: String, Required: true, MaxLength: 32, Doc: "refund number given by WeChat Pay (微信支付退款单号)"},
+	{Name: "out_refund_no", Type: String, Required: true, MaxLength: 64, Doc: "merchant refund number (商户退款单号)"},
+	{Name: "transaction_id", Type: String, Required: true, MaxLength: 32, Doc: "order number given by WeChat Pay (微信支付订单号)"},
+	{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number (商户订单号)"},
+	{Name: "channel", Type: String, Required: true, Enum: []string{"ORIGINAL", "BALANCE", "OTHER_BALANCE", "OTHER_BANKCARD"}, EnumName: "DomesticRefundChannel", Doc: "route (退款渠道)"},
+	{Name: "user_received_account", Type: String, Required: true, MaxLength: 64, Doc: "account where the money arrives, e.g. 招商银行信用卡0403 or 支付用户零钱 (退款入账账户)"},
+	{Name: "success_time", Type: String, MaxLength: 64, Doc: "time of refund, RFC 3339, once SUCCESS (退款成功时间)"},
+	{Name: "create_time", Type: String, Required: true, MaxLength: 64, Doc: "time the refund was created, RFC 3339 (退款创建时间)"},
+	{Name: "status", Type: String, Required: true, Enum: []string{"SUCCESS", "CLOSED", "PROCESSING", "ABNORMAL"}, EnumName: "DomesticRefundStatus", Doc: "state (退款状态)"},
+	{Name: "funds_account", Type: String, Enum: []string{"UNSETTLED", "AVAILABLE", "UNAVAILABLE", "OPERATION", "BASIC", "ECNY_BASIC"}, EnumName: "DomesticFundsAccount", Doc: "account that funded the refund (资金账户)"},
+	{Name: "amount", Type: Object, Required: true, Model: "DomesticRefundAmount", Fields: modelDomesticRefundAmount, Doc: "amounts (金额信息)"},
+	{Name: "promotion_detail", Type: Array, Items: Object, Model: "DomesticPromotionDetail", Fields: modelDomesticPromotionDetail, Doc: "discounts refunded (优惠退款详情)"},
+}
+
+var modelDomesticRefundRequestAmount = []*Field{
+	{Name: "refund", Type: Integer, Required: true, Doc: "amount to refund in fen, at most the order's total (退款金额)"},
+	{Name: "from", Type: Array, Items: Object, Model: "DomesticFundsFrom", Fields: modelDomesticFundsFrom, Doc: "accounts funding the refund and their parts (退款出资账户及金额)"},
+	{Name: "total", Type: Integer, Required: true, Doc: "order's total in fen (原订单金额)"},
+	{Name: "currency", Type: String, Required: true, MaxLength: 16, Doc: "currency, CNY (退款币种)"},
+}
+
 var modelImportMembercardPhoneNumberMemberMemberInformation = []*Field{
 	{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡id)"},
 	{Name: "code", Type: String, Doc: "membership card code (the user's card number within a template) (会员卡code)"},
@@ -520,6 +630,204 @@ var modelMembercardValidDateInformation = []*Field{
 	{Name: "available_day_after_receive", Type: Integer, Doc: "valid for N days after taking effect (生效后N天内有效)"},
 }
 
+var modelPayAmount = []*Field{
+	{Name: "total", Type: Integer, Required: true, Doc: "total amount in fen, greater than 0 (总金额)"},
+	{Name: "currency", Type: String, MaxLength: 16, Doc: "currency; CNY, the only one domestic merchants can use (货币类型)"},
+}
+
+var modelPayCodePayDetail = []*Field{
+	{Name: "cost_price", Type: Integer, Doc: "original price of the whole receipt in fen (订单原价)"},
+	{Name: "invoice_id", Type: String, Doc: "merchant receipt ID (商品小票ID)"},
+	{Name: "goods_detail", Type: Array, Items: Object, Required: true, Model: "PayCodePayGoodsDetail", Fields: modelPayCodePayGoodsDetail, Doc: "goods (单品列表)"},
+}
+
+var modelPayCodePayGoodsDetail = []*Field{
+	{Name: "merchant_goods_id", Type: String, Required: true, Doc: "merchant's goods code (商品编码)"},
+	{Name: "wxpay_goods_id", Type: String, Doc: "goods code given by WeChat Pay (微信支付商品编码)"},
+	{Name: "goods_name", Type: String, Doc: "goods name (商品名称)"},
+	{Name: "quantity", Type: Integer, Required: true, Doc: "quantity bought (商品数量)"},
+	{Name: "unit_price", Type: Integer, Required: true, Doc: "unit price in fen (商品单价)"},
+}
+
+var modelPayCodePayPayer = []*Field{
+	{Name: "auth_code", Type: String, Required: true, Doc: "payment code shown in the user's WeChat wallet (授权码)"},
+}
+
+var modelPayCodePaySceneInfo = []*Field{
+	{Name: "device_id", Type: String, Doc: "merchant device number (商户端设备号)"},
+	{Name: "device_ip", Type: String, Doc: "merchant device IP address (商户端设备IP)"},
+	{Name: "store_info", Type: Object, Required: true, Model: "PayCodePayStoreInfo", Fields: modelPayCodePayStoreInfo, Doc: "store; give id or out_id (商户门店信息)"},
+}
+
+var modelPayCodePayStoreInfo = []*Field{
+	{Name: "id", Type: String, Doc: "offline place ID given by WeChat Pay, digits (门店编号)"},
+	{Name: "out_id", Type: String, Doc: "merchant's own store code (商家自定义编码)"},
+}
+
+var modelPayDetail = []*Field{
+	{Name: "cost_price", Type: Integer, Doc: "original price of the whole receipt in fen; an order whose amount differs gets no discount (订单原价)"},
+	{Name: "invoice_id", Type: String, MaxLength: 32, Doc: "merchant receipt ID (商品小票ID)"},
+	{Name: "goods_detail", Type: Array, Items: Object, Model: "PayGoodsDetail", Fields: modelPayGoodsDetail, Doc: "goods (单品列表)"},
+}
+
+var modelPayGoodsDetail = []*Field{
+	{Name: "merchant_goods_id", Type: String, Required: true, MaxLength: 32, Doc: "merchant's goods code (商户侧商品编码)"},
+	{Name: "wechatpay_goods_id", Type: String, MaxLength: 32, Doc: "goods code given by WeChat Pay (微信支付商品编码)"},
+	{Name: "goods_name", Type: String, MaxLength: 256, Doc: "goods name (商品名称)"},
+	{Name: "quantity", Type: Integer, Required: true, Doc: "quantity bought (商品数量)"},
+	{Name: "unit_price", Type: Integer, Required: true, Doc: "unit price in fen (商品单价)"},
+}
+
+var modelPayH5Info = []*Field{
+	{Name: "type", Type: String, Required: true, Doc: "scene type, e.g. iOS, Android, Wap (场景类型)"},
+	{Name: "app_name", Type: String, Doc: "application name (应用名称)"},
+	{Name: "app_url", Type: String, Doc: "website URL (网站URL)"},
+	{Name: "bundle_id", Type: String, Doc: "iOS bundle ID (iOS平台BundleID)"},
+	{Name: "package_name", Type: String, Doc: "package name of the Android app (Android平台PackageName)"},
+}
+
+var modelPayH5Prepay = []*Field{
+	{Name: "h5_url", Type: String, Required: true, Doc: "URL that opens WeChat to pay (支付跳转链接)"},
+}
+
+var modelPayH5SceneInfo = []*Field{
+	{Name: "payer_client_ip", Type: String, Required: true, MaxLength: 45, Doc: "user's IP address, IPv4 or IPv6 (用户终端IP)"},
+	{Name: "device_id", Type: String, MaxLength: 32, Doc: "merchant device number (商户端设备号)"},
+	{Name: "store_info", Type: Object, Model: "PayStoreInfo", Fields: modelPayStoreInfo, Doc: "store (商户门店信息)"},
+	{Name: "h5_info", Type: Object, Required: true, Model: "PayH5Info", Fields: modelPayH5Info, Doc: "page or app asking for payment (H5场景信息)"},
+}
+
+var modelPayNativePrepay = []*Field{
+	{Name: "code_url", Type: String, Required: true, Doc: "URL to show as a QR code; not a fixed value (二维码链接)"},
+}
+
+var modelPayPartnerPayer = []*Field{
+	{Name: "sp_openid", Type: String, MaxLength: 128, Doc: "user's OpenID under sp_appid (用户服务标识)"},
+	{Name: "sub_openid", Type: String, MaxLength: 128, Doc: "user's OpenID under sub_appid (用户子标识)"},
+}
+
+var modelPayPartnerReversal = []*Field{
+	{Name: "sp_appid", Type: String, MaxLength: 32, Doc: "partner's application AppID (合作伙伴应用AppID)"},
+	{Name: "sp_mchid", Type: String, Required: true, MaxLength: 32, Doc: "partner's merchant ID (合作伙伴商户号)"},
+	{Name: "sub_appid", Type: String, MaxLength: 32, Doc: "sub-merchant's application AppID (特约商户应用AppID)"},
+	{Name: "sub_mchid", Type: String, Required: true, MaxLength: 32, Doc: "sub-merchant ID (特约商户商户号)"},
+	{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number (商户订单号)"},
+}
+
+var modelPayPartnerSettleInfo = []*Field{
+	{Name: "profit_sharing", Type: Boolean, Doc: "flag that the funds are to be shared out (分账) later (是否指定分账)"},
+	{Name: "subsidy_amount", Type: Integer, Doc: "subsidy amount in fen (补差金额)"},
+}
+
+var modelPayPartnerTransaction = []*Field{
+	{Name: "sp_appid", Type: String, MaxLength: 32, Doc: "service provider's AppID (服务商应用ID)"},
+	{Name: "sp_mchid", Type: String, Required: true, MaxLength: 32, Doc: "service provider's merchant ID (服务商户号)"},
+	{Name: "sub_appid", Type: String, MaxLength: 32, Doc: "sub-merchant's AppID (子商户应用ID)"},
+	{Name: "sub_mchid", Type: String, Required: true, MaxLength: 32, Doc: "sub-merchant ID (子商户号)"},
+	{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number (商户订单号)"},
+	{Name: "transaction_id", Type: String, MaxLength: 32, Doc: "order number given by WeChat Pay, once paid (微信支付订单号)"},
+	{Name: "trade_type", Type: String, MaxLength: 16, Enum: []string{"JSAPI", "NATIVE", "APP", "MICROPAY", "MWEB", "FACEPAY"}, EnumName: "PayTradeType", Doc: "payment method (交易类型)"},
+	{Name: "trade_state", Type: String, Required: true, MaxLength: 32, Enum: []string{"SUCCESS", "REFUND", "NOTPAY", "CLOSED", "REVOKED", "USERPAYING", "PAYERROR"}, EnumName: "PayTradeState", Doc: "state (交易状态)"},
+	{Name: "trade_state_desc", Type: String, MaxLength: 256, Doc: "description of the state (交易状态描述)"},
+	{Name: "bank_type", Type: String, MaxLength: 32, Doc: "paying bank (银行类型)"},
+	{Name: "attach", Type: String, MaxLength: 128, Doc: "merchant data given when ordering (商户数据包)"},
+	{Name: "success_time", Type: String, MaxLength: 64, Doc: "time of payment, RFC 3339 (支付完成时间)"},
+	{Name: "payer", Type: Object, Model: "PayPartnerTransactionPayer", Fields: modelPayPartnerTransactionPayer, Doc: "paying user (支付者)"},
+	{Name: "amount", Type: Object, Model: "PayTransactionAmount", Fields: modelPayTransactionAmount, Doc: "amounts (订单金额)"},
+	{Name: "scene_info", Type: Object, Model: "PayTransactionSceneInfo", Fields: modelPayTransactionSceneInfo, Doc: "scene (场景信息)"},
+	{Name: "promotion_detail", Type: Array, Items: Object, Model: "PayPromotionDetail", Fields: modelPayPromotionDetail, Doc: "discounts applied (优惠功能)"},
+}
+
+var modelPayPartnerTransactionPayer = []*Field{
+	{Name: "sp_openid", Type: String, MaxLength: 128, Doc: "user's OpenID under sp_appid (用户服务标识)"},
+	{Name: "sub_openid", Type: String, MaxLength: 128, Doc: "user's OpenID under sub_appid (用户子标识)"},
+}
+
+var modelPayPayer = []*Field{
+	{Name: "openid", Type: String, Required: true, MaxLength: 128, Doc: "user's OpenID under the order's appid (用户标识)"},
+}
+
+var modelPayPrepay = []*Field{
+	{Name: "prepay_id", Type: String, Required: true, MaxLength: 64, Doc: "prepay session ID that launches payment, valid for 2 hours (预支付交易会话标识)"},
+}
+
+var modelPayPromotionDetail = []*Field{
+	{Name: "coupon_id", Type: String, Required: true, MaxLength: 32, Doc: "coupon ID (券ID)"},
+	{Name: "name", Type: String, MaxLength: 64, Doc: "discount name (优惠名称)"},
+	{Name: "scope", Type: String, MaxLength: 32, Enum: []string{"GLOBAL", "SINGLE"}, EnumName: "PayPromotionScope", Doc: "scope (优惠范围)"},
+	{Name: "type", Type: String, MaxLength: 32, Enum: []string{"CASH", "NOCASH"}, EnumName: "PayPromotionType", Doc: "kind (优惠类型)"},
+	{Name: "amount", Type: Integer, Required: true, Doc: "coupon amount in fen (优惠券面额)"},
+	{Name: "stock_id", Type: String, MaxLength: 32, Doc: "activity (stock) ID (活动ID)"},
+	{Name: "wechatpay_contribute", Type: Integer, Doc: "part funded by WeChat Pay, in fen (微信出资)"},
+	{Name: "merchant_contribute", Type: Integer, Doc: "part funded by the merchant, in fen (商户出资)"},
+	{Name: "other_contribute", Type: Integer, Doc: "part funded by others, in fen (其他出资)"},
+	{Name: "currency", Type: String, MaxLength: 16, Doc: "currency, CNY (优惠币种)"},
+	{Name: "goods_detail", Type: Array, Items: Object, Model: "PayPromotionGoodsDetail", Fields: modelPayPromotionGoodsDetail, Doc: "goods the discount applied to (单品列表)"},
+}
+
+var modelPayPromotionGoodsDetail = []*Field{
+	{Name: "goods_id", Type: String, Required: true, MaxLength: 32, Doc: "goods code (商品编码)"},
+	{Name: "quantity", Type: Integer, Required: true, Doc: "quantity (商品数量)"},
+	{Name: "unit_price", Type: Integer, Required: true, Doc: "unit price in fen (商品单价)"},
+	{Name: "discount_amount", Type: Integer, Required: true, Doc: "discount on this good in fen (商品优惠金额)"},
+	{Name: "goods_remark", Type: String, MaxLength: 128, Doc: "remark (商品备注)"},
+}
+
+var modelPayReversal = []*Field{
+	{Name: "appid", Type: String, MaxLength: 32, Doc: "application AppID (应用AppID)"},
+	{Name: "mchid", Type: String, Required: true, MaxLength: 32, Doc: "direct merchant ID (直连商户号)"},
+	{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number (商户订单号)"},
+}
+
+var modelPaySceneInfo = []*Field{
+	{Name: "payer_client_ip", Type: String, Required: true, MaxLength: 45, Doc: "user's IP address, IPv4 or IPv6 (用户终端IP)"},
+	{Name: "device_id", Type: String, MaxLength: 32, Doc: "merchant device number (商户端设备号)"},
+	{Name: "store_info", Type: Object, Model: "PayStoreInfo", Fields: modelPayStoreInfo, Doc: "store (商户门店信息)"},
+}
+
+var modelPaySettleInfo = []*Field{
+	{Name: "profit_sharing", Type: Boolean, Doc: "flag that the funds are to be shared out (分账) later (是否指定分账)"},
+}
+
+var modelPayStoreInfo = []*Field{
+	{Name: "id", Type: String, Required: true, MaxLength: 32, Doc: "merchant's store number (门店编号)"},
+	{Name: "name", Type: String, MaxLength: 256, Doc: "store name (门店名称)"},
+	{Name: "area_code", Type: String, MaxLength: 32, Doc: "area code (地区编码)"},
+	{Name: "address", Type: String, MaxLength: 512, Doc: "address (详细地址)"},
+}
+
+var modelPayTransaction = []*Field{
+	{Name: "appid", Type: String, MaxLength: 32, Doc: "order's AppID (公众账号ID)"},
+	{Name: "mchid", Type: String, Required: true, MaxLength: 32, Doc: "merchant ID (商户号)"},
+	{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number (商户订单号)"},
+	{Name: "transaction_id", Type: String, MaxLength: 32, Doc: "order number given by WeChat Pay, once paid (微信支付订单号)"},
+	{Name: "trade_type", Type: String, MaxLength: 16, Enum: []string{"JSAPI", "NATIVE", "APP", "MICROPAY", "MWEB", "FACEPAY"}, EnumName: "PayTradeType", Doc: "payment method (交易类型)"},
+	{Name: "trade_state", Type: String, Required: true, MaxLength: 32, Enum: []string{"SUCCESS", "REFUND", "NOTPAY", "CLOSED", "REVOKED", "USERPAYING", "PAYERROR"}, EnumName: "PayTradeState", Doc: "state (交易状态)"},
+	{Name: "trade_state_desc", Type: String, MaxLength: 256, Doc: "description of the state (交易状态描述)"},
+	{Name: "bank_type", Type: String, MaxLength: 32, Doc: "paying bank, e.g. CMC (银行类型)"},
+	{Name: "attach", Type: String, MaxLength: 128, Doc: "merchant data given when ordering (商户数据包)"},
+	{Name: "success_time", Type: String, MaxLength: 64, Doc: "time of payment, RFC 3339 (支付完成时间)"},
+	{Name: "payer", Type: Object, Model: "PayTransactionPayer", Fields: modelPayTransactionPayer, Doc: "paying user (支付者)"},
+	{Name: "amount", Type: Object, Model: "PayTransactionAmount", Fields: modelPayTransactionAmount, Doc: "amounts (订单金额)"},
+	{Name: "scene_info", Type: Object, Model: "PayTransactionSceneInfo", Fields: modelPayTransactionSceneInfo, Doc: "scene (场景信息)"},
+	{Name: "promotion_detail", Type: Array, Items: Object, Model: "PayPromotionDetail", Fields: modelPayPromotionDetail, Doc: "discounts applied (优惠功能)"},
+}
+
+var modelPayTransactionAmount = []*Field{
+	{Name: "total", Type: Integer, Doc: "total amount in fen (总金额)"},
+	{Name: "payer_total", Type: Integer, Doc: "amount the user paid in fen, after discounts (用户支付金额)"},
+	{Name: "currency", Type: String, MaxLength: 16, Doc: "currency, CNY (货币类型)"},
+	{Name: "payer_currency", Type: String, MaxLength: 16, Doc: "currency the user paid in, CNY (用户支付币种)"},
+}
+
+var modelPayTransactionPayer = []*Field{
+	{Name: "openid", Type: String, MaxLength: 128, Doc: "user's OpenID under the order's appid (用户标识)"},
+}
+
+var modelPayTransactionSceneInfo = []*Field{
+	{Name: "device_id", Type: String, MaxLength: 32, Doc: "merchant device number (商户端设备号)"},
+}
+
 var modelPayrollCardAuthentication = []*Field{
 	{Name: "mchid", Type: String, Required: true, Doc: "merchant ID (mchid) (商户号)"},
 	{Name: "sub_mchid", Type: String, Required: true, Doc: "sub-merchant ID (子商户号)"},
@@ -662,6 +970,80 @@ var modelValidDateInformation = []*Field{
 }
 
 var operations = []*Operation{
+	{
+		ID: "GetBillFundFlowBill", Family: "bill", Method: "GET", Path: "/v3/bill/fundflowbill",
+		Summary: "Apply for a day's fund-flow bill (资金账单) of one of the merchant's accounts and get its download URL and hash.", TitleZh: "申请资金账单",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791867", "https://pay.weixin.qq.com/doc/v3/merchant/4013070400", "https://pay.weixin.qq.com/doc/v3/partner/4012739125"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
+		Query: []*Field{
+			{Name: "bill_date", Type: String, Required: true, MaxLength: 10, Pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", Doc: "day of the bill, YYYY-MM-DD, within the last three months (账单日期)"},
+			{Name: "sub_mchid", Type: String, Doc: "second-level merchant ID, for e-commerce platforms (二级商户号)"},
+			{Name: "account_type", Type: String, Enum: []string{"BASIC", "OPERATION", "FEES"}, EnumName: "BillAccountType", Doc: "account; BASIC when omitted (资金账户类型)"},
+			{Name: "tar_type", Type: String, Enum: []string{"GZIP"}, EnumName: "BillTarType", Doc: "compression; a plain stream when omitted (压缩类型)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "BillFile", Response: modelBillFile,
+		Errors: []Error{
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统错误", Doc: "system error; call again later with the same parameters"},
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "a parameter is wrong; call again with correct parameters"},
+			{Status: 400, Code: "INVALID_REQUEST", Message: "参数错误", Doc: "check bill_date and call again"},
+			{Status: 400, Code: "NO_STATEMENT_EXIST", Message: "账单文件不存在", Doc: "the account had no fund movement that day"},
+			{Status: 400, Code: "STATEMENT_CREATING", Message: "账单生成中", Doc: "the bill is being generated; if the account had fund movements that day download it after 10:00 on the next day"},
+		},
+	},
+	{
+		ID: "GetBillSubMerchantFundFlowBill", Family: "bill", Method: "GET", Path: "/v3/bill/sub-merchant-fundflowbill",
+		Summary: "Apply for a day's fund-flow bill of one sub-merchant; the files are encrypted with keys the answer carries.", TitleZh: "申请单个子商户资金账单",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012710630", "https://pay.weixin.qq.com/docs/partner/apis/bill-download/sub-mch-fund-flow-bill/get-sub-mch-fund-flow-bill.html"}, Callers: []string{"partner"},
+		Idempotent: true,
+		Query: []*Field{
+			{Name: "sub_mchid", Type: String, Required: true, Doc: "sub-merchant ID (子商户号)"},
+			{Name: "bill_date", Type: String, Required: true, MaxLength: 10, Pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", Doc: "day of the bill, YYYY-MM-DD, within the last three months (账单日期)"},
+			{Name: "account_type", Type: String, Required: true, Enum: []string{"BASIC", "OPERATION", "FEES", "DEPOSIT"}, EnumName: "BillSubMerchantAccountType", Doc: "sub-merchant's account (资金账户类型)"},
+			{Name: "algorithm", Type: String, Required: true, Enum: []string{"AEAD_AES_256_GCM", "SM4_GCM"}, EnumName: "BillEncryptAlgorithm", Doc: "algorithm the files are encrypted with (加密算法)"},
+			{Name: "tar_type", Type: String, Enum: []string{"GZIP"}, EnumName: "BillTarType", Doc: "compression; a plain stream when omitted (压缩类型)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "BillEncryptedFileList", Response: modelBillEncryptedFileList,
+	},
+	{
+		ID: "GetBillTradeBill", Family: "bill", Method: "GET", Path: "/v3/bill/tradebill",
+		Summary: "Apply for a day's trade bill (交易账单) and get its download URL and hash.", TitleZh: "申请交易账单",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791866", "https://pay.weixin.qq.com/doc/v3/merchant/4013070395", "https://pay.weixin.qq.com/doc/v3/partner/4012739068"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
+		Query: []*Field{
+			{Name: "bill_date", Type: String, Required: true, MaxLength: 10, Pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", Doc: "day of the bill, YYYY-MM-DD, within the last three months (账单日期)"},
+			{Name: "sub_mchid", Type: String, Doc: "sub-merchant ID; service providers only, omitted for the provider's own and all its sub-merchants' trades (子商户号)"},
+			{Name: "bill_type", Type: String, Enum: []string{"ALL", "SUCCESS", "REFUND", "RECHARGE_REFUND", "ALL_SPECIAL", "SUC_SPECIAL", "REF_SPECIAL"}, EnumName: "BillBillType", Doc: "which orders; ALL when omitted (账单类型)"},
+			{Name: "tar_type", Type: String, Enum: []string{"GZIP"}, EnumName: "BillTarType", Doc: "compression; a plain stream when omitted (压缩类型)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "BillFile", Response: modelBillFile,
+		Errors: []Error{
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统错误", Doc: "system error; call again later with the same parameters"},
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "a parameter is wrong; call again with correct parameters"},
+			{Status: 400, Code: "INVALID_REQUEST", Message: "参数错误", Doc: "check bill_date (and sub_mchid) and call again"},
+			{Status: 403, Code: "NO_AUTH", Message: "权限异常", Doc: "no permission for this sub-merchant's bill; use a correct sub_mchid"},
+			{Status: 400, Code: "NO_STATEMENT_EXIST", Message: "账单文件不存在", Doc: "the merchant had no trade or refund that day"},
+			{Status: 400, Code: "STATEMENT_CREATING", Message: "账单生成中", Doc: "the bill is being generated; if the merchant had trades or refunds that day download it after 8:00 on the next day"},
+		},
+	},
+	{
+		ID: "DownloadBillFile", Family: "bill", Method: "GET", Path: "/v3/billdownload/file",
+		Summary: "Download a bill file from the download_url of an application; the file is neither signed nor JSON.", TitleZh: "下载账单",
+		Docs: []string{"https://pay.weixin.qq.com/wiki/doc/apiv3/wxpay/pay/bill/chapter3_3.shtml"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
+		Query: []*Field{
+			{Name: "token", Type: String, Required: true, Doc: "token query parameter of download_url (下载令牌)"},
+			{Name: "tartype", Type: String, Enum: []string{"GZIP"}, EnumName: "BillTarType", Doc: "tartype query parameter of download_url, when present (压缩类型)"},
+		},
+		ResponseStream: true,
+		ResponseStatus: 200, ResponseDocumented: true,
+		Errors: []Error{
+			{Status: 400, Code: "INVALID_REQUEST", Message: "参数错误", Doc: "the URL is expired or wrong; apply for the bill again and use the new download_url"},
+			{Status: 403, Code: "NO_AUTH", Message: "权限异常", Doc: "the downloading merchant is not the one that applied for the bill"},
+		},
+	},
 	{
 		ID: "ListBrandCards", Family: "brand-card-member", Method: "GET", Path: "/v3/brand/partner/card-member/cards",
 		Summary: "List the card templates of a brand (paged, filter by state).", TitleZh: "查询会员卡模板列表",
@@ -1635,6 +2017,476 @@ var operations = []*Operation{
 		},
 	},
 	{
+		ID: "PartnerPrepayApp", Family: "pay", Method: "POST", Path: "/v3/pay/partner/transactions/app",
+		Summary: "Place an in-app order for a sub-merchant and get the prepay_id the app uses to launch WeChat Pay.", TitleZh: "APP下单（服务商）",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4013080231", "https://pay.weixin.qq.com/doc/v3/partner/4012523526"}, Callers: []string{"partner"},
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
+			{Name: "sp_appid", Type: String, Required: true, MaxLength: 32, Doc: "service provider's AppID (服务商应用ID)"},
+			{Name: "sp_mchid", Type: String, Required: true, MaxLength: 32, Doc: "service provider's merchant ID (服务商户号)"},
+			{Name: "sub_appid", Type: String, MaxLength: 32, Doc: "sub-merchant's AppID (子商户应用ID)"},
+			{Name: "sub_mchid", Type: String, Required: true, MaxLength: 32, Doc: "sub-merchant ID (子商户号)"},
+			{Name: "description", Type: String, Required: true, MaxLength: 127, Doc: "goods description, shown in the user's bill (商品描述)"},
+			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Pattern: "^[0-9A-Za-z_|*-]{6,32}$", Doc: "merchant order number, 6–32 characters of digits, letters and _-|*, unique per merchant (商户订单号)"},
+			{Name: "time_expire", Type: String, MaxLength: 64, Doc: "last moment the order can be paid, RFC 3339 (支付结束时间)"},
+			{Name: "attach", Type: String, MaxLength: 128, Doc: "data returned as is by queries and the payment notification (附加数据)"},
+			{Name: "notify_url", Type: String, Required: true, MaxLength: 255, Doc: "HTTPS URL without query string that receives TRANSACTION.SUCCESS (通知地址)"},
+			{Name: "goods_tag", Type: String, MaxLength: 32, Doc: "order discount tag configured on coupons (订单优惠标记)"},
+			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "payment methods the order excludes or is limited to (指定支付方式)"},
+			{Name: "support_fapiao", Type: Boolean, Doc: "switch that shows the e-invoice entry after payment (电子发票入口开放标识)"},
+			{Name: "amount", Type: Object, Required: true, Model: "PayAmount", Fields: modelPayAmount, Doc: "order amount (订单金额)"},
+			{Name: "detail", Type: Object, Model: "PayDetail", Fields: modelPayDetail, Doc: "goods details for single-item discounts (优惠功能)"},
+			{Name: "scene_info", Type: Object, Model: "PaySceneInfo", Fields: modelPaySceneInfo, Doc: "payment scene (场景信息)"},
+			{Name: "settle_info", Type: Object, Model: "PayPartnerSettleInfo", Fields: modelPayPartnerSettleInfo, Doc: "settlement (结算信息)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "PayPrepay", Response: modelPayPrepay,
+	},
+	{
+		ID: "PartnerCodePay", Family: "pay", Method: "POST", Path: "/v3/pay/partner/transactions/codepay",
+		Summary: "Charge a user's payment code (付款码) scanned at a sub-merchant's till; the answer is the order, possibly still USERPAYING.", TitleZh: "付款码支付（服务商）",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012382179", "https://pay.weixin.qq.com/docs/partner/apis/partner-code-payment-v3/partner/partner-code-pay.html"}, Callers: []string{"partner"},
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
+			{Name: "sp_appid", Type: String, Required: true, MaxLength: 32, Doc: "partner's application AppID (合作伙伴应用AppID)"},
+			{Name: "sp_mchid", Type: String, Required: true, MaxLength: 32, Doc: "partner's merchant ID (合作伙伴商户号)"},
+			{Name: "sub_appid", Type: String, MaxLength: 32, Doc: "sub-merchant's application AppID (特约商户应用AppID)"},
+			{Name: "sub_mchid", Type: String, Required: true, MaxLength: 32, Doc: "sub-merchant ID (特约商户商户号)"},
+			{Name: "description", Type: String, Required: true, MaxLength: 127, Doc: "goods description (商品描述)"},
+			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number, digits, letters and _-*, unique per merchant (商户订单号)"},
+			{Name: "attach", Type: String, MaxLength: 128, Doc: "merchant data returned as is by the answer and the queries (附加数据)"},
+			{Name: "goods_tag", Type: String, MaxLength: 32, Doc: "order discount tag (订单优惠标记)"},
+			{Name: "support_fapiao", Type: Boolean, Doc: "switch that shows the e-invoice entry after payment (电子发票入口开放标识)"},
+			{Name: "payer", Type: Object, Required: true, Model: "PayCodePayPayer", Fields: modelPayCodePayPayer, Doc: "paying user's payment code (支付者)"},
+			{Name: "amount", Type: Object, Required: true, Model: "PayAmount", Fields: modelPayAmount, Doc: "order amount (订单金额)"},
+			{Name: "scene_info", Type: Object, Required: true, Model: "PayCodePaySceneInfo", Fields: modelPayCodePaySceneInfo, Doc: "till and store where the code was scanned (场景信息)"},
+			{Name: "detail", Type: Object, Model: "PayCodePayDetail", Fields: modelPayCodePayDetail, Doc: "goods details for single-item discounts (优惠功能)"},
+			{Name: "settle_info", Type: Object, Model: "PaySettleInfo", Fields: modelPaySettleInfo, Doc: "settlement (结算信息)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "PayPartnerTransaction", Response: modelPayPartnerTransaction,
+	},
+	{
+		ID: "PartnerPrepayH5", Family: "pay", Method: "POST", Path: "/v3/pay/partner/transactions/h5",
+		Summary: "Place an H5 order (a mobile browser outside WeChat) for a sub-merchant and get the h5_url that opens WeChat to pay.", TitleZh: "H5下单（服务商）",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012738604", "https://pay.weixin.qq.com/doc/v3/partner/4012523544"}, Callers: []string{"partner"},
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
+			{Name: "sp_appid", Type: String, Required: true, MaxLength: 32, Doc: "service provider's AppID (服务商应用ID)"},
+			{Name: "sp_mchid", Type: String, Required: true, MaxLength: 32, Doc: "service provider's merchant ID (服务商户号)"},
+			{Name: "sub_appid", Type: String, MaxLength: 32, Doc: "sub-merchant's AppID (子商户应用ID)"},
+			{Name: "sub_mchid", Type: String, Required: true, MaxLength: 32, Doc: "sub-merchant ID (子商户号)"},
+			{Name: "description", Type: String, Required: true, MaxLength: 127, Doc: "goods description, shown in the user's bill (商品描述)"},
+			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Pattern: "^[0-9A-Za-z_|*-]{6,32}$", Doc: "merchant order number, 6–32 characters of digits, letters and _-|*, unique per merchant (商户订单号)"},
+			{Name: "time_expire", Type: String, MaxLength: 64, Doc: "last moment the order can be paid, RFC 3339 (支付结束时间)"},
+			{Name: "attach", Type: String, MaxLength: 128, Doc: "data returned as is by queries and the payment notification (附加数据)"},
+			{Name: "notify_url", Type: String, Required: true, MaxLength: 255, Doc: "HTTPS URL without query string that receives TRANSACTION.SUCCESS (通知地址)"},
+			{Name: "goods_tag", Type: String, MaxLength: 32, Doc: "order discount tag configured on coupons (订单优惠标记)"},
+			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "payment methods the order excludes or is limited to (指定支付方式)"},
+			{Name: "support_fapiao", Type: Boolean, Doc: "switch that shows the e-invoice entry after payment (电子发票入口开放标识)"},
+			{Name: "amount", Type: Object, Required: true, Model: "PayAmount", Fields: modelPayAmount, Doc: "order amount (订单金额)"},
+			{Name: "detail", Type: Object, Model: "PayDetail", Fields: modelPayDetail, Doc: "goods details for single-item discounts (优惠功能)"},
+			{Name: "scene_info", Type: Object, Required: true, Model: "PayH5SceneInfo", Fields: modelPayH5SceneInfo, Doc: "payment scene, with the H5 page that asks for payment (场景信息)"},
+			{Name: "settle_info", Type: Object, Model: "PayPartnerSettleInfo", Fields: modelPayPartnerSettleInfo, Doc: "settlement (结算信息)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "PayH5Prepay", Response: modelPayH5Prepay,
+	},
+	{
+		ID: "PartnerGetTransactionByID", Family: "pay", Method: "GET", Path: "/v3/pay/partner/transactions/id/{transaction_id}",
+		Summary: "Get a sub-merchant's order by WeChat Pay's transaction_id.", TitleZh: "微信支付订单号查询订单（服务商）",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012526943", "https://pay.weixin.qq.com/doc/v3/partner/4012738964"}, Callers: []string{"partner"},
+		Idempotent: true,
+		PathParams: []*Field{
+			{Name: "transaction_id", Type: String, Required: true, MaxLength: 32, Doc: "order number given by WeChat Pay (微信支付订单号)"},
+		},
+		Query: []*Field{
+			{Name: "sp_mchid", Type: String, Required: true, MaxLength: 32, Doc: "service provider's merchant ID (服务商户号)"},
+			{Name: "sub_mchid", Type: String, Required: true, MaxLength: 32, Doc: "sub-merchant ID (子商户号)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "PayPartnerTransaction", Response: modelPayPartnerTransaction,
+		Errors: []Error{
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "a parameter is wrong; fix it as the error detail says"},
+			{Status: 400, Code: "INVALID_REQUEST", Message: "HTTP 请求不符合微信支付 APIv3 接口规则", Doc: "the request breaks the APIv3 rules"},
+			{Status: 401, Code: "SIGN_ERROR", Message: "验证不通过", Doc: "the signature does not verify"},
+			{Status: 400, Code: "MCH_NOT_EXISTS", Message: "商户号不存在", Doc: "the merchant ID does not exist"},
+			{Status: 403, Code: "RULE_LIMIT", Message: "业务规则限制", Doc: "a business rule limits the request rate; check the returned detail"},
+			{Status: 403, Code: "TRADE_ERROR", Message: "交易错误", Doc: "the trade failed for a business reason; check the returned detail"},
+			{Status: 404, Code: "ORDER_NOT_EXIST", Message: "订单不存在", Doc: "no order has this transaction_id; check it"},
+			{Status: 429, Code: "FREQUENCY_LIMITED", Message: "频率超限", Doc: "too many requests; slow down"},
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统错误", Doc: "system error; call again with the same parameters"},
+		},
+	},
+	{
+		ID: "PartnerPrepayJSAPI", Family: "pay", Method: "POST", Path: "/v3/pay/partner/transactions/jsapi",
+		Summary: "Place a JSAPI (Official Account / Mini Program) order for a sub-merchant and get the prepay_id that launches payment.", TitleZh: "JSAPI下单（服务商）",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012738519", "https://pay.weixin.qq.com/doc/v3/partner/4012523579", "https://pay.weixin.qq.com/doc/v3/partner/4012523593"}, Callers: []string{"partner"},
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
+			{Name: "sp_appid", Type: String, Required: true, MaxLength: 32, Doc: "service provider's AppID (服务商应用ID)"},
+			{Name: "sp_mchid", Type: String, Required: true, MaxLength: 32, Doc: "service provider's merchant ID (服务商户号)"},
+			{Name: "sub_appid", Type: String, MaxLength: 32, Doc: "sub-merchant's AppID (子商户应用ID)"},
+			{Name: "sub_mchid", Type: String, Required: true, MaxLength: 32, Doc: "sub-merchant ID (子商户号)"},
+			{Name: "description", Type: String, Required: true, MaxLength: 127, Doc: "goods description, shown in the user's bill (商品描述)"},
+			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Pattern: "^[0-9A-Za-z_|*-]{6,32}$", Doc: "merchant order number, 6–32 characters of digits, letters and _-|*, unique per merchant (商户订单号)"},
+			{Name: "time_expire", Type: String, MaxLength: 64, Doc: "last moment the order can be paid, RFC 3339 (支付结束时间)"},
+			{Name: "attach", Type: String, MaxLength: 128, Doc: "data returned as is by queries and the payment notification (附加数据)"},
+			{Name: "notify_url", Type: String, Required: true, MaxLength: 255, Doc: "HTTPS URL without query string that receives TRANSACTION.SUCCESS (通知地址)"},
+			{Name: "goods_tag", Type: String, MaxLength: 32, Doc: "order discount tag configured on coupons (订单优惠标记)"},
+			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "payment methods the order excludes or is limited to (指定支付方式)"},
+			{Name: "support_fapiao", Type: Boolean, Doc: "switch that shows the e-invoice entry after payment (电子发票入口开放标识)"},
+			{Name: "amount", Type: Object, Required: true, Model: "PayAmount", Fields: modelPayAmount, Doc: "order amount (订单金额)"},
+			{Name: "payer", Type: Object, Required: true, Model: "PayPartnerPayer", Fields: modelPayPartnerPayer, Doc: "paying user, by the provider's or the sub-merchant's OpenID (支付者)"},
+			{Name: "detail", Type: Object, Model: "PayDetail", Fields: modelPayDetail, Doc: "goods details for single-item discounts (优惠功能)"},
+			{Name: "scene_info", Type: Object, Model: "PaySceneInfo", Fields: modelPaySceneInfo, Doc: "payment scene (场景信息)"},
+			{Name: "settle_info", Type: Object, Model: "PayPartnerSettleInfo", Fields: modelPayPartnerSettleInfo, Doc: "settlement (结算信息)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "PayPrepay", Response: modelPayPrepay,
+		Errors: []Error{
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "a parameter is wrong; fix it as the error detail says"},
+			{Status: 400, Code: "INVALID_REQUEST", Message: "HTTP 请求不符合微信支付 APIv3 接口规则", Doc: "the request breaks the APIv3 rules"},
+			{Status: 401, Code: "SIGN_ERROR", Message: "验证不通过", Doc: "the signature does not verify"},
+			{Status: 400, Code: "APPID_MCHID_NOT_MATCH", Message: "AppID和mch_id不匹配", Doc: "the AppID is not bound to the merchant ID"},
+			{Status: 400, Code: "MCH_NOT_EXISTS", Message: "商户号不存在", Doc: "the merchant ID does not exist"},
+			{Status: 400, Code: "ORDER_CLOSED", Message: "订单已关闭", Doc: "the order is closed; order again with a new out_trade_no"},
+			{Status: 403, Code: "ACCOUNT_ERROR", Message: "账号异常", Doc: "the user's account is abnormal; nothing more to do"},
+			{Status: 403, Code: "NO_AUTH", Message: "商户无权限", Doc: "the merchant lacks the permission for this API"},
+			{Status: 403, Code: "OUT_TRADE_NO_USED", Message: "商户订单号重复", Doc: "the out_trade_no was already used for another order"},
+			{Status: 403, Code: "RULE_LIMIT", Message: "业务规则限制", Doc: "a business rule limits the request rate; check the returned detail"},
+			{Status: 403, Code: "TRADE_ERROR", Message: "交易错误", Doc: "the trade failed for a business reason; check the returned detail"},
+			{Status: 404, Code: "ORDER_NOT_EXIST", Message: "订单不存在", Doc: "the order does not exist"},
+			{Status: 429, Code: "FREQUENCY_LIMITED", Message: "频率超限", Doc: "too many requests; slow down"},
+			{Status: 500, Code: "BANK_ERROR", Message: "银行系统异常", Doc: "bank system error; call again with the same parameters"},
+			{Status: 500, Code: "INVALID_TRANSACTIONID", Message: "订单号非法", Doc: "the WeChat Pay order number is invalid"},
+			{Status: 500, Code: "OPENID_MISMATCH", Message: "OpenID和AppID不匹配", Doc: "the OpenID does not belong to the AppID"},
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统错误", Doc: "system error; call again with the same parameters"},
+		},
+	},
+	{
+		ID: "PartnerPrepayNative", Family: "pay", Method: "POST", Path: "/v3/pay/partner/transactions/native",
+		Summary: "Place a Native order for a sub-merchant and get the code_url shown as a QR code for the user to scan.", TitleZh: "Native下单（服务商）",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012738659", "https://pay.weixin.qq.com/doc/v3/partner/4012523551"}, Callers: []string{"partner"},
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
+			{Name: "sp_appid", Type: String, Required: true, MaxLength: 32, Doc: "service provider's AppID (服务商应用ID)"},
+			{Name: "sp_mchid", Type: String, Required: true, MaxLength: 32, Doc: "service provider's merchant ID (服务商户号)"},
+			{Name: "sub_appid", Type: String, MaxLength: 32, Doc: "sub-merchant's AppID (子商户应用ID)"},
+			{Name: "sub_mchid", Type: String, Required: true, MaxLength: 32, Doc: "sub-merchant ID (子商户号)"},
+			{Name: "description", Type: String, Required: true, MaxLength: 127, Doc: "goods description, shown in the user's bill (商品描述)"},
+			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Pattern: "^[0-9A-Za-z_|*-]{6,32}$", Doc: "merchant order number, 6–32 characters of digits, letters and _-|*, unique per merchant (商户订单号)"},
+			{Name: "time_expire", Type: String, MaxLength: 64, Doc: "last moment the order can be paid, RFC 3339 (支付结束时间)"},
+			{Name: "attach", Type: String, MaxLength: 128, Doc: "data returned as is by queries and the payment notification (附加数据)"},
+			{Name: "notify_url", Type: String, Required: true, MaxLength: 255, Doc: "HTTPS URL without query string that receives TRANSACTION.SUCCESS (通知地址)"},
+			{Name: "goods_tag", Type: String, MaxLength: 32, Doc: "order discount tag configured on coupons (订单优惠标记)"},
+			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "payment methods the order excludes or is limited to (指定支付方式)"},
+			{Name: "support_fapiao", Type: Boolean, Doc: "switch that shows the e-invoice entry after payment (电子发票入口开放标识)"},
+			{Name: "amount", Type: Object, Required: true, Model: "PayAmount", Fields: modelPayAmount, Doc: "order amount (订单金额)"},
+			{Name: "detail", Type: Object, Model: "PayDetail", Fields: modelPayDetail, Doc: "goods details for single-item discounts (优惠功能)"},
+			{Name: "scene_info", Type: Object, Model: "PaySceneInfo", Fields: modelPaySceneInfo, Doc: "payment scene (场景信息)"},
+			{Name: "settle_info", Type: Object, Model: "PayPartnerSettleInfo", Fields: modelPayPartnerSettleInfo, Doc: "settlement (结算信息)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "PayNativePrepay", Response: modelPayNativePrepay,
+	},
+	{
+		ID: "PartnerGetTransactionByOutTradeNo", Family: "pay", Method: "GET", Path: "/v3/pay/partner/transactions/out-trade-no/{out_trade_no}",
+		Summary: "Get a sub-merchant's order by the merchant's out_trade_no (works for unpaid orders too).", TitleZh: "商户订单号查询订单（服务商）",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012526944", "https://pay.weixin.qq.com/doc/v3/partner/4012739008"}, Callers: []string{"partner"},
+		Idempotent: true,
+		PathParams: []*Field{
+			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number given when ordering (商户订单号)"},
+		},
+		Query: []*Field{
+			{Name: "sp_mchid", Type: String, Required: true, MaxLength: 32, Doc: "service provider's merchant ID (服务商户号)"},
+			{Name: "sub_mchid", Type: String, Required: true, MaxLength: 32, Doc: "sub-merchant ID (子商户号)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "PayPartnerTransaction", Response: modelPayPartnerTransaction,
+		Errors: []Error{
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "a parameter is wrong; fix it as the error detail says"},
+			{Status: 400, Code: "INVALID_REQUEST", Message: "HTTP 请求不符合微信支付 APIv3 接口规则", Doc: "the request breaks the APIv3 rules"},
+			{Status: 401, Code: "SIGN_ERROR", Message: "验证不通过", Doc: "the signature does not verify"},
+			{Status: 400, Code: "MCH_NOT_EXISTS", Message: "商户号不存在", Doc: "the merchant ID does not exist"},
+			{Status: 403, Code: "RULE_LIMIT", Message: "业务规则限制", Doc: "a business rule limits the request rate; check the returned detail"},
+			{Status: 403, Code: "TRADE_ERROR", Message: "交易错误", Doc: "the trade failed for a business reason; check the returned detail"},
+			{Status: 404, Code: "ORDER_NOT_EXIST", Message: "订单不存在", Doc: "no order has this out_trade_no; check that the order was placed"},
+			{Status: 429, Code: "FREQUENCY_LIMITED", Message: "频率超限", Doc: "too many requests; slow down"},
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统错误", Doc: "system error; call again with the same parameters"},
+		},
+	},
+	{
+		ID: "PartnerCloseTransaction", Family: "pay", Method: "POST", Path: "/v3/pay/partner/transactions/out-trade-no/{out_trade_no}/close",
+		Summary: "Close a sub-merchant's unpaid order, so that it can no longer be paid.", TitleZh: "关闭订单（服务商）",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012526949", "https://pay.weixin.qq.com/doc/v3/partner/4012739019"}, Callers: []string{"partner"},
+		Idempotent: true,
+		PathParams: []*Field{
+			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number given when ordering (商户订单号)"},
+		},
+		HasBody: true, Body: []*Field{
+			{Name: "sp_mchid", Type: String, Required: true, MaxLength: 32, Doc: "service provider's merchant ID (服务商户号)"},
+			{Name: "sub_mchid", Type: String, Required: true, MaxLength: 32, Doc: "sub-merchant ID (子商户号)"},
+		},
+		ResponseStatus: 204, ResponseDocumented: true,
+		Errors: []Error{
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "a parameter is wrong; fix it as the error detail says"},
+			{Status: 400, Code: "INVALID_REQUEST", Message: "HTTP 请求不符合微信支付 APIv3 接口规则", Doc: "the request breaks the APIv3 rules"},
+			{Status: 401, Code: "SIGN_ERROR", Message: "验证不通过", Doc: "the signature does not verify"},
+			{Status: 400, Code: "MCH_NOT_EXISTS", Message: "商户号不存在", Doc: "the merchant ID does not exist"},
+			{Status: 403, Code: "RULE_LIMIT", Message: "业务规则限制", Doc: "a business rule limits the request rate; check the returned detail"},
+			{Status: 403, Code: "TRADE_ERROR", Message: "交易错误", Doc: "the order cannot be closed for a business reason (e.g. already paid); check the returned detail"},
+			{Status: 429, Code: "FREQUENCY_LIMITED", Message: "频率超限", Doc: "too many requests; slow down"},
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统错误", Doc: "system error; call again with the same parameters"},
+		},
+	},
+	{
+		ID: "PartnerReverseTransaction", Family: "pay", Method: "POST", Path: "/v3/pay/partner/transactions/out-trade-no/{out_trade_no}/reverse",
+		Summary: "Reverse (撤销) a sub-merchant's payment-code order whose outcome is failed or unknown; an unpaid order is closed, a paid one refunded.", TitleZh: "撤销订单（服务商）",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012382181", "https://pay.weixin.qq.com/docs/partner/apis/partner-code-payment-v3/partner/partner-reverse.html"}, Callers: []string{"partner"},
+		Idempotent: true,
+		PathParams: []*Field{
+			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number (商户订单号)"},
+		},
+		HasBody: true, Body: []*Field{
+			{Name: "sp_appid", Type: String, MaxLength: 32, Doc: "partner's application AppID (合作伙伴应用AppID)"},
+			{Name: "sp_mchid", Type: String, Required: true, MaxLength: 32, Doc: "partner's merchant ID (合作伙伴商户号)"},
+			{Name: "sub_appid", Type: String, MaxLength: 32, Doc: "sub-merchant's application AppID (特约商户应用AppID)"},
+			{Name: "sub_mchid", Type: String, Required: true, MaxLength: 32, Doc: "sub-merchant ID (特约商户商户号)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "PayPartnerReversal", Response: modelPayPartnerReversal,
+	},
+	{
+		ID: "PrepayApp", Family: "pay", Method: "POST", Path: "/v3/pay/transactions/app",
+		Summary: "Place an in-app order and get the prepay_id the app uses to launch WeChat Pay.", TitleZh: "APP下单",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4013070347", "https://pay.weixin.qq.com/doc/v3/merchant/4012525136"}, Callers: []string{"merchant"},
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
+			{Name: "appid", Type: String, Required: true, MaxLength: 32, Doc: "mobile application AppID bound to mchid (商户应用ID)"},
+			{Name: "mchid", Type: String, Required: true, MaxLength: 32, Doc: "direct merchant ID (商户号)"},
+			{Name: "description", Type: String, Required: true, MaxLength: 127, Doc: "goods description, shown in the user's bill (商品描述)"},
+			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Pattern: "^[0-9A-Za-z_|*-]{6,32}$", Doc: "merchant order number, 6–32 characters of digits, letters and _-|*, unique per merchant (商户订单号)"},
+			{Name: "time_expire", Type: String, MaxLength: 64, Doc: "last moment the order can be paid, RFC 3339; set at the first order only (支付结束时间)"},
+			{Name: "attach", Type: String, MaxLength: 128, Doc: "merchant data returned as is by queries and the payment notification (商户数据包)"},
+			{Name: "notify_url", Type: String, Required: true, MaxLength: 255, Doc: "HTTPS URL without query string that receives TRANSACTION.SUCCESS (商户回调地址)"},
+			{Name: "goods_tag", Type: String, MaxLength: 32, Doc: "order discount tag configured on coupons (订单优惠标记)"},
+			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "payment methods the order excludes or is limited to (指定支付方式)"},
+			{Name: "support_fapiao", Type: Boolean, Doc: "switch that shows the e-invoice entry after payment (电子发票入口开放标识)"},
+			{Name: "amount", Type: Object, Required: true, Model: "PayAmount", Fields: modelPayAmount, Doc: "order amount (订单金额)"},
+			{Name: "detail", Type: Object, Model: "PayDetail", Fields: modelPayDetail, Doc: "goods details for single-item discounts (优惠功能)"},
+			{Name: "scene_info", Type: Object, Model: "PaySceneInfo", Fields: modelPaySceneInfo, Doc: "payment scene (场景信息)"},
+			{Name: "settle_info", Type: Object, Model: "PaySettleInfo", Fields: modelPaySettleInfo, Doc: "settlement (结算信息)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "PayPrepay", Response: modelPayPrepay,
+		Errors: []Error{
+			{Status: 400, Code: "APPID_MCHID_NOT_MATCH", Message: "AppID和mch_id不匹配", Doc: "appid is not bound to mchid"},
+			{Status: 400, Code: "INVALID_REQUEST", Message: "无效请求", Doc: "the request breaks a business rule; check the returned detail"},
+			{Status: 400, Code: "MCH_NOT_EXISTS", Message: "商户号不存在", Doc: "the merchant ID does not exist"},
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "a parameter is wrong; fill it in as the API documentation says"},
+			{Status: 401, Code: "SIGN_ERROR", Message: "签名错误", Doc: "the signature does not verify"},
+			{Status: 403, Code: "NO_AUTH", Message: "商户无权限", Doc: "the merchant lacks the permission for this API; apply for it on the merchant platform"},
+			{Status: 403, Code: "OUT_TRADE_NO_USED", Message: "商户订单号重复", Doc: "the out_trade_no was already used for another order"},
+			{Status: 429, Code: "FREQUENCY_LIMITED", Message: "频率超限", Doc: "too many requests; slow down"},
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统错误", Doc: "system error; call again with the same parameters"},
+		},
+	},
+	{
+		ID: "CodePay", Family: "pay", Method: "POST", Path: "/v3/pay/transactions/codepay",
+		Summary: "Charge a user's payment code (付款码) scanned at the till; the answer is the order, possibly still USERPAYING.", TitleZh: "付款码支付",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012382150", "https://pay.weixin.qq.com/docs/merchant/apis/code-payment-v3/direct/code-pay.html"}, Callers: []string{"merchant"},
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
+			{Name: "appid", Type: String, Required: true, MaxLength: 32, Doc: "application AppID (应用AppID)"},
+			{Name: "mchid", Type: String, Required: true, MaxLength: 32, Doc: "direct merchant ID (直连商户号)"},
+			{Name: "description", Type: String, Required: true, MaxLength: 127, Doc: "goods description (商品描述)"},
+			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number, digits, letters and _-*, unique per merchant (商户订单号)"},
+			{Name: "attach", Type: String, MaxLength: 128, Doc: "merchant data returned as is by the answer and the queries (附加数据)"},
+			{Name: "goods_tag", Type: String, MaxLength: 32, Doc: "order discount tag (订单优惠标记)"},
+			{Name: "support_fapiao", Type: Boolean, Doc: "switch that shows the e-invoice entry after payment (电子发票入口开放标识)"},
+			{Name: "payer", Type: Object, Required: true, Model: "PayCodePayPayer", Fields: modelPayCodePayPayer, Doc: "paying user's payment code (支付者)"},
+			{Name: "amount", Type: Object, Required: true, Model: "PayAmount", Fields: modelPayAmount, Doc: "order amount (订单金额)"},
+			{Name: "scene_info", Type: Object, Required: true, Model: "PayCodePaySceneInfo", Fields: modelPayCodePaySceneInfo, Doc: "till and store where the code was scanned (场景信息)"},
+			{Name: "detail", Type: Object, Model: "PayCodePayDetail", Fields: modelPayCodePayDetail, Doc: "goods details for single-item discounts (优惠功能)"},
+			{Name: "settle_info", Type: Object, Model: "PaySettleInfo", Fields: modelPaySettleInfo, Doc: "settlement (结算信息)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "PayTransaction", Response: modelPayTransaction,
+	},
+	{
+		ID: "PrepayH5", Family: "pay", Method: "POST", Path: "/v3/pay/transactions/h5",
+		Summary: "Place an H5 order (a mobile browser outside WeChat) and get the h5_url that opens WeChat to pay.", TitleZh: "H5下单",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791834", "https://pay.weixin.qq.com/doc/v3/merchant/4012525153"}, Callers: []string{"merchant"},
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
+			{Name: "appid", Type: String, Required: true, MaxLength: 32, Doc: "Official Account or Mini Program AppID bound to mchid (公众账号ID)"},
+			{Name: "mchid", Type: String, Required: true, MaxLength: 32, Doc: "direct merchant ID (商户号)"},
+			{Name: "description", Type: String, Required: true, MaxLength: 127, Doc: "goods description, shown in the user's bill (商品描述)"},
+			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Pattern: "^[0-9A-Za-z_|*-]{6,32}$", Doc: "merchant order number, 6–32 characters of digits, letters and _-|*, unique per merchant (商户订单号)"},
+			{Name: "time_expire", Type: String, MaxLength: 64, Doc: "last moment the order can be paid, RFC 3339; set at the first order only (支付结束时间)"},
+			{Name: "attach", Type: String, MaxLength: 128, Doc: "merchant data returned as is by queries and the payment notification (商户数据包)"},
+			{Name: "notify_url", Type: String, Required: true, MaxLength: 255, Doc: "HTTPS URL without query string that receives TRANSACTION.SUCCESS (商户回调地址)"},
+			{Name: "goods_tag", Type: String, MaxLength: 32, Doc: "order discount tag configured on coupons (订单优惠标记)"},
+			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "payment methods the order excludes or is limited to (指定支付方式)"},
+			{Name: "support_fapiao", Type: Boolean, Doc: "switch that shows the e-invoice entry after payment (电子发票入口开放标识)"},
+			{Name: "amount", Type: Object, Required: true, Model: "PayAmount", Fields: modelPayAmount, Doc: "order amount (订单金额)"},
+			{Name: "detail", Type: Object, Model: "PayDetail", Fields: modelPayDetail, Doc: "goods details for single-item discounts (优惠功能)"},
+			{Name: "scene_info", Type: Object, Required: true, Model: "PayH5SceneInfo", Fields: modelPayH5SceneInfo, Doc: "payment scene, with the H5 page that asks for payment (场景信息)"},
+			{Name: "settle_info", Type: Object, Model: "PaySettleInfo", Fields: modelPaySettleInfo, Doc: "settlement (结算信息)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "PayH5Prepay", Response: modelPayH5Prepay,
+	},
+	{
+		ID: "GetTransactionByID", Family: "pay", Method: "GET", Path: "/v3/pay/transactions/id/{transaction_id}",
+		Summary: "Get an order by WeChat Pay's transaction_id (only paid orders have one).", TitleZh: "微信支付订单号查询订单",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791899", "https://pay.weixin.qq.com/doc/v3/merchant/4013070354"}, Callers: []string{"merchant"},
+		Idempotent: true,
+		PathParams: []*Field{
+			{Name: "transaction_id", Type: String, Required: true, MaxLength: 32, Doc: "order number given by WeChat Pay, returned by the payment notification and the queries (微信支付订单号)"},
+		},
+		Query: []*Field{
+			{Name: "mchid", Type: String, Required: true, MaxLength: 32, Doc: "merchant ID used when ordering (商户号)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "PayTransaction", Response: modelPayTransaction,
+		Errors: []Error{
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "a parameter is wrong; fix it as the error detail says"},
+			{Status: 400, Code: "INVALID_REQUEST", Message: "无效请求", Doc: "the request breaks a business rule; check the returned detail"},
+			{Status: 400, Code: "MCH_NOT_EXISTS", Message: "商户号不存在", Doc: "the merchant ID does not exist"},
+			{Status: 401, Code: "SIGN_ERROR", Message: "签名错误", Doc: "the signature does not verify"},
+			{Status: 403, Code: "RULE_LIMIT", Message: "业务规则限制", Doc: "a business rule limits the request rate; check the returned detail"},
+			{Status: 403, Code: "TRADE_ERROR", Message: "交易错误", Doc: "the trade failed for a business reason; check the returned detail"},
+			{Status: 404, Code: "ORDER_NOT_EXIST", Message: "订单不存在", Doc: "no order has this transaction_id; check it"},
+			{Status: 429, Code: "FREQUENCY_LIMITED", Message: "频率超限", Doc: "too many requests; slow down"},
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统错误", Doc: "system error; call again with the same parameters"},
+		},
+	},
+	{
+		ID: "PrepayJSAPI", Family: "pay", Method: "POST", Path: "/v3/pay/transactions/jsapi",
+		Summary: "Place a JSAPI (Official Account / Mini Program) order and get the prepay_id that launches payment in WeChat.", TitleZh: "JSAPI下单",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791897", "https://pay.weixin.qq.com/doc/v3/merchant/4012791856", "https://pay.weixin.qq.com/doc/v3/merchant/4012525167"}, Callers: []string{"merchant"},
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
+			{Name: "appid", Type: String, Required: true, MaxLength: 32, Doc: "Official Account or Mini Program AppID bound to mchid (公众账号ID)"},
+			{Name: "mchid", Type: String, Required: true, MaxLength: 32, Doc: "direct merchant ID (商户号)"},
+			{Name: "description", Type: String, Required: true, MaxLength: 127, Doc: "goods description, shown in the user's bill (商品描述)"},
+			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Pattern: "^[0-9A-Za-z_|*-]{6,32}$", Doc: "merchant order number, 6–32 characters of digits, letters and _-|*, unique per merchant (商户订单号)"},
+			{Name: "time_expire", Type: String, MaxLength: 64, Doc: "last moment the order can be paid, RFC 3339 (e.g. 2018-06-08T10:34:56+08:00); set at the first order only (支付结束时间)"},
+			{Name: "attach", Type: String, MaxLength: 128, Doc: "merchant data returned as is by queries and the payment notification (商户数据包)"},
+			{Name: "notify_url", Type: String, Required: true, MaxLength: 255, Doc: "HTTPS URL without query string that receives TRANSACTION.SUCCESS (商户回调地址)"},
+			{Name: "goods_tag", Type: String, MaxLength: 32, Doc: "order discount tag configured on coupons (订单优惠标记)"},
+			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "payment methods the order excludes or is limited to (指定支付方式)"},
+			{Name: "support_fapiao", Type: Boolean, Doc: "switch that shows the e-invoice entry after payment (电子发票入口开放标识)"},
+			{Name: "amount", Type: Object, Required: true, Model: "PayAmount", Fields: modelPayAmount, Doc: "order amount (订单金额)"},
+			{Name: "payer", Type: Object, Required: true, Model: "PayPayer", Fields: modelPayPayer, Doc: "paying user (支付者)"},
+			{Name: "detail", Type: Object, Model: "PayDetail", Fields: modelPayDetail, Doc: "goods details for single-item discounts (优惠功能)"},
+			{Name: "scene_info", Type: Object, Model: "PaySceneInfo", Fields: modelPaySceneInfo, Doc: "payment scene (场景信息)"},
+			{Name: "settle_info", Type: Object, Model: "PaySettleInfo", Fields: modelPaySettleInfo, Doc: "settlement (结算信息)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "PayPrepay", Response: modelPayPrepay,
+		Errors: []Error{
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "a parameter is wrong; fix it as the error detail says"},
+			{Status: 400, Code: "INVALID_REQUEST", Message: "无效请求", Doc: "the request breaks a business rule; check the returned detail"},
+			{Status: 400, Code: "APPID_MCHID_NOT_MATCH", Message: "AppID和mch_id不匹配", Doc: "appid is not bound to mchid"},
+			{Status: 400, Code: "MCH_NOT_EXISTS", Message: "商户号不存在", Doc: "the merchant ID does not exist"},
+			{Status: 401, Code: "SIGN_ERROR", Message: "签名错误", Doc: "the signature does not verify"},
+			{Status: 403, Code: "NO_AUTH", Message: "商户无权限", Doc: "the merchant lacks the permission for this API; apply for it on the merchant platform"},
+			{Status: 403, Code: "OUT_TRADE_NO_USED", Message: "商户订单号重复", Doc: "the out_trade_no was already used for another order"},
+			{Status: 429, Code: "FREQUENCY_LIMITED", Message: "频率超限", Doc: "too many requests; slow down"},
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统错误", Doc: "system error; call again with the same parameters"},
+		},
+	},
+	{
+		ID: "PrepayNative", Family: "pay", Method: "POST", Path: "/v3/pay/transactions/native",
+		Summary: "Place a Native order and get the code_url the merchant shows as a QR code for the user to scan.", TitleZh: "Native下单",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791877", "https://pay.weixin.qq.com/doc/v3/merchant/4012525171"}, Callers: []string{"merchant"},
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
+			{Name: "appid", Type: String, Required: true, MaxLength: 32, Doc: "Official Account or Mini Program AppID bound to mchid (公众账号ID)"},
+			{Name: "mchid", Type: String, Required: true, MaxLength: 32, Doc: "direct merchant ID (商户号)"},
+			{Name: "description", Type: String, Required: true, MaxLength: 127, Doc: "goods description, shown in the user's bill (商品描述)"},
+			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Pattern: "^[0-9A-Za-z_|*-]{6,32}$", Doc: "merchant order number, 6–32 characters of digits, letters and _-|*, unique per merchant (商户订单号)"},
+			{Name: "time_expire", Type: String, MaxLength: 64, Doc: "last moment the order can be paid, RFC 3339; set at the first order only (支付结束时间)"},
+			{Name: "attach", Type: String, MaxLength: 128, Doc: "merchant data returned as is by queries and the payment notification (商户数据包)"},
+			{Name: "notify_url", Type: String, Required: true, MaxLength: 255, Doc: "HTTPS URL without query string that receives TRANSACTION.SUCCESS (商户回调地址)"},
+			{Name: "goods_tag", Type: String, MaxLength: 32, Doc: "order discount tag configured on coupons (订单优惠标记)"},
+			{Name: "limit_pay", Type: Array, Items: String, Enum: []string{"no_balance", "no_credit", "no_debit", "balance_only"}, EnumName: "PayLimitPay", Doc: "payment methods the order excludes or is limited to (指定支付方式)"},
+			{Name: "support_fapiao", Type: Boolean, Doc: "switch that shows the e-invoice entry after payment (电子发票入口开放标识)"},
+			{Name: "amount", Type: Object, Required: true, Model: "PayAmount", Fields: modelPayAmount, Doc: "order amount (订单金额)"},
+			{Name: "detail", Type: Object, Model: "PayDetail", Fields: modelPayDetail, Doc: "goods details for single-item discounts (优惠功能)"},
+			{Name: "scene_info", Type: Object, Model: "PaySceneInfo", Fields: modelPaySceneInfo, Doc: "payment scene (场景信息)"},
+			{Name: "settle_info", Type: Object, Model: "PaySettleInfo", Fields: modelPaySettleInfo, Doc: "settlement (结算信息)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "PayNativePrepay", Response: modelPayNativePrepay,
+	},
+	{
+		ID: "GetTransactionByOutTradeNo", Family: "pay", Method: "GET", Path: "/v3/pay/transactions/out-trade-no/{out_trade_no}",
+		Summary: "Get an order by the merchant's out_trade_no (works for unpaid orders too).", TitleZh: "商户订单号查询订单",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791900", "https://pay.weixin.qq.com/doc/v3/merchant/4013070356"}, Callers: []string{"merchant"},
+		Idempotent: true,
+		PathParams: []*Field{
+			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number given when ordering (商户订单号)"},
+		},
+		Query: []*Field{
+			{Name: "mchid", Type: String, Required: true, MaxLength: 32, Doc: "merchant ID used when ordering (商户号)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "PayTransaction", Response: modelPayTransaction,
+		Errors: []Error{
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "a parameter is wrong; fix it as the error detail says"},
+			{Status: 400, Code: "INVALID_REQUEST", Message: "无效请求", Doc: "the request breaks a business rule; check the returned detail"},
+			{Status: 400, Code: "MCH_NOT_EXISTS", Message: "商户号不存在", Doc: "the merchant ID does not exist"},
+			{Status: 401, Code: "SIGN_ERROR", Message: "签名错误", Doc: "the signature does not verify"},
+			{Status: 403, Code: "RULE_LIMIT", Message: "业务规则限制", Doc: "a business rule limits the request rate; check the returned detail"},
+			{Status: 403, Code: "TRADE_ERROR", Message: "交易错误", Doc: "the trade failed for a business reason; check the returned detail"},
+			{Status: 404, Code: "ORDER_NOT_EXIST", Message: "订单不存在", Doc: "no order has this out_trade_no; check that the order was placed"},
+			{Status: 429, Code: "FREQUENCY_LIMITED", Message: "频率超限", Doc: "too many requests; slow down"},
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统错误", Doc: "system error; call again with the same parameters"},
+		},
+	},
+	{
+		ID: "CloseTransaction", Family: "pay", Method: "POST", Path: "/v3/pay/transactions/out-trade-no/{out_trade_no}/close",
+		Summary: "Close an unpaid order, so that it can no longer be paid (before ordering again under a new out_trade_no, or when the merchant gives up on it).", TitleZh: "关闭订单",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791901", "https://pay.weixin.qq.com/doc/v3/merchant/4013070360"}, Callers: []string{"merchant"},
+		Idempotent: true,
+		PathParams: []*Field{
+			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number given when ordering (商户订单号)"},
+		},
+		HasBody: true, Body: []*Field{
+			{Name: "mchid", Type: String, Required: true, MaxLength: 32, Doc: "merchant ID used when ordering (商户号)"},
+		},
+		ResponseStatus: 204, ResponseDocumented: true,
+		Errors: []Error{
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "a parameter is wrong; fix it as the error detail says"},
+			{Status: 400, Code: "INVALID_REQUEST", Message: "无效请求", Doc: "the request breaks a business rule; check the returned detail"},
+			{Status: 400, Code: "MCH_NOT_EXISTS", Message: "商户号不存在", Doc: "the merchant ID does not exist"},
+			{Status: 401, Code: "SIGN_ERROR", Message: "签名错误", Doc: "the signature does not verify"},
+			{Status: 403, Code: "RULE_LIMIT", Message: "业务规则限制", Doc: "a business rule limits the request rate; check the returned detail"},
+			{Status: 403, Code: "TRADE_ERROR", Message: "交易错误", Doc: "the order cannot be closed for a business reason (e.g. already paid); check the returned detail"},
+			{Status: 429, Code: "FREQUENCY_LIMITED", Message: "频率超限", Doc: "too many requests; slow down"},
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统错误", Doc: "system error; call again with the same parameters"},
+		},
+	},
+	{
+		ID: "ReverseTransaction", Family: "pay", Method: "POST", Path: "/v3/pay/transactions/out-trade-no/{out_trade_no}/reverse",
+		Summary: "Reverse (撤销) a payment-code order whose outcome is failed or unknown; an unpaid order is closed, a paid one refunded to the user.", TitleZh: "撤销订单",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012382161", "https://pay.weixin.qq.com/docs/merchant/apis/code-payment-v3/direct/reverse.html"}, Callers: []string{"merchant"},
+		Idempotent: true,
+		PathParams: []*Field{
+			{Name: "out_trade_no", Type: String, Required: true, MaxLength: 32, Doc: "merchant order number (商户订单号)"},
+		},
+		HasBody: true, Body: []*Field{
+			{Name: "appid", Type: String, Required: true, MaxLength: 32, Doc: "application AppID (应用AppID)"},
+			{Name: "mchid", Type: String, Required: true, MaxLength: 32, Doc: "direct merchant ID (直连商户号)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "PayReversal", Response: modelPayReversal,
+	},
+	{
 		ID: "ListPayrollCardAuthentications", Family: "payroll-card", Method: "GET", Path: "/v3/payroll-card/authentications",
 		Summary: "List a user's payroll-card (微工卡) authentication records for a date (successful records only).", TitleZh: "查询核身记录",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012461820"}, Callers: []string{"partner"},
@@ -1794,6 +2646,60 @@ var operations = []*Operation{
 		ResponseStatus: 200, ResponseDocumented: true,
 		ResponseModel: "PayrollCardTokenValidation", Response: modelPayrollCardTokenValidation,
 	},
+	{
+		ID: "CreateDomesticRefund", Family: "refund-domestic", Method: "POST", Path: "/v3/refund/domestic/refunds",
+		Summary: "Refund all or part of a paid order (within a year of payment) to the payer, by its original payment route.", TitleZh: "申请退款",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791903", "https://pay.weixin.qq.com/doc/v3/merchant/4013070371", "https://pay.weixin.qq.com/doc/v3/partner/4012739034"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
+			{Name: "sub_mchid", Type: String, MaxLength: 32, Doc: "sub-merchant ID; service providers only (子商户号)"},
+			{Name: "transaction_id", Type: String, MaxLength: 32, Doc: "order number given by WeChat Pay; give it or out_trade_no (微信支付订单号)"},
+			{Name: "out_trade_no", Type: String, MaxLength: 32, Doc: "merchant order number; give it or transaction_id (商户订单号)"},
+			{Name: "out_refund_no", Type: String, Required: true, MaxLength: 64, Doc: "merchant refund number, unique per merchant; the same number refunds once (商户退款单号)"},
+			{Name: "reason", Type: String, MaxLength: 80, Doc: "refund reason, shown to the user (退款原因)"},
+			{Name: "notify_url", Type: String, MaxLength: 256, Doc: "URL that receives the REFUND.* notifications; overrides the one configured (退款结果回调url)"},
+			{Name: "funds_account", Type: String, Enum: []string{"AVAILABLE", "UNSETTLED"}, EnumName: "DomesticRefundFundsSource", Doc: "account the refund is funded from (退款资金来源)"},
+			{Name: "amount", Type: Object, Required: true, Model: "DomesticRefundRequestAmount", Fields: modelDomesticRefundRequestAmount, Doc: "amounts (金额信息)"},
+			{Name: "goods_detail", Type: Array, Items: Object, Model: "DomesticGoodsDetail", Fields: modelDomesticGoodsDetail, Doc: "goods refunded, for single-item discounts (退款商品)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "DomesticRefundOrder", Response: modelDomesticRefundOrder,
+		Errors: []Error{
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "a parameter is wrong; fix it as the error detail says"},
+			{Status: 400, Code: "INVALID_REQUEST", Message: "请求参数符合参数格式，但不符合业务规则", Doc: "the request is well-formed but breaks a business rule; see the detail"},
+			{Status: 401, Code: "SIGN_ERROR", Message: "签名错误", Doc: "the signature does not verify"},
+			{Status: 403, Code: "NOT_ENOUGH", Message: "余额不足", Doc: "the merchant account balance cannot fund the refund"},
+			{Status: 403, Code: "USER_ACCOUNT_ABNORMAL", Message: "退款请求失败", Doc: "the refund failed (the user's account is abnormal); refund by other means"},
+			{Status: 403, Code: "NO_AUTH", Message: "没有退款权限", Doc: "no permission to refund this order (earlier official page)"},
+			{Status: 404, Code: "MCH_NOT_EXISTS", Message: "MCHID不存在", Doc: "the merchant ID does not exist"},
+			{Status: 404, Code: "RESOURCE_NOT_EXISTS", Message: "订单号不存在", Doc: "no such order or it is unpaid; unpaid orders cannot be refunded"},
+			{Status: 429, Code: "FREQUENCY_LIMITED", Message: "频率限制", Doc: "the refund is being accepted; query it or retry the same refund more slowly"},
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统超时", Doc: "system timeout; call again with the same parameters and out_refund_no"},
+		},
+	},
+	{
+		ID: "GetDomesticRefundByOutRefundNo", Family: "refund-domestic", Method: "GET", Path: "/v3/refund/domestic/refunds/{out_refund_no}",
+		Summary: "Get a refund by the merchant's out_refund_no; refunds take time, query about a minute after applying.", TitleZh: "查询单笔退款（按商户退款单号）",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791904", "https://pay.weixin.qq.com/doc/v3/merchant/4013070374"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
+		PathParams: []*Field{
+			{Name: "out_refund_no", Type: String, Required: true, MaxLength: 64, Doc: "merchant refund number (商户退款单号)"},
+		},
+		Query: []*Field{
+			{Name: "sub_mchid", Type: String, MaxLength: 32, Doc: "sub-merchant ID; service providers only (子商户号)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "DomesticRefundOrder", Response: modelDomesticRefundOrder,
+		Errors: []Error{
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "a parameter is wrong; fix it as the error detail says"},
+			{Status: 400, Code: "INVALID_REQUEST", Message: "HTTP请求不符合微信支付 APIv3 接口规则", Doc: "the request breaks the APIv3 rules"},
+			{Status: 401, Code: "SIGN_ERROR", Message: "签名错误", Doc: "the signature does not verify"},
+			{Status: 404, Code: "MCH_NOT_EXISTS", Message: "MCHID不存在", Doc: "the merchant ID does not exist"},
+			{Status: 404, Code: "RESOURCE_NOT_EXISTS", Message: "退款单不存在", Doc: "no refund has this out_refund_no"},
+			{Status: 429, Code: "FREQUENCY_LIMITED", Message: "频率限制", Doc: "too many requests; query again more slowly"},
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统超时等", Doc: "system timeout; call again with the same parameters"},
+		},
+	},
 }
 
 var events = []*Event{
@@ -1804,4 +2710,8 @@ var events = []*Event{
 	{EventType: "MEMBERCARD.ACCEPT_CARD", Model: "MembercardAcceptCardEvent", OriginalType: "membercard", SummaryZh: "会员卡领卡事件通知", Summary: "A user received (领卡) a membership card.", Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012288215", "https://pay.weixin.qq.com/doc/v3/partner/4012163936", "https://pay.weixin.qq.com/doc/v3/merchant/4017166745"}, Retry: "15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24h4m)", Fields: modelMembercardAcceptCardEvent},
 	{EventType: "MEMBERCARD.ACTIVATE_CARD", Model: "MembercardActivateCardEvent", OriginalType: "membercard", SummaryZh: "会员卡激活通知", Summary: "A user's membership card was activated.", Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012288215", "https://pay.weixin.qq.com/doc/v3/partner/4012163936"}, Retry: "15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24h4m)", Fields: modelMembercardActivateCardEvent},
 	{EventType: "MEMBERCARD.USERCARD_MANAGE", Model: "MembercardUserCardManageEvent", OriginalType: "membercard", SummaryZh: "用户管理会员卡事件通知", Summary: "A user viewed or deleted a membership card, or modified its information.", Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012288215", "https://pay.weixin.qq.com/doc/v3/partner/4012163936"}, Retry: "15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24h4m)", Fields: modelMembercardUserCardManageEvent},
+	{EventType: "TRANSACTION.SUCCESS", Model: "PayPartnerTransaction", OriginalType: "transaction", SummaryZh: "支付成功通知", Summary: "An order was paid; the resource is the order, as the queries answer it.", Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791902", "https://pay.weixin.qq.com/doc/v3/merchant/4012791861", "https://pay.weixin.qq.com/doc/v3/partner/4012085146"}, Retry: "15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24h4m)", Fields: modelPayPartnerTransaction},
+	{EventType: "REFUND.SUCCESS", Model: "DomesticPartnerRefundNotification", OriginalType: "refund", SummaryZh: "退款成功通知", Summary: "A refund succeeded.", Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791906", "https://pay.weixin.qq.com/doc/v3/merchant/4013070388", "https://pay.weixin.qq.com/doc/v3/partner/4012085298"}, Retry: "15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24h4m)", Fields: modelDomesticPartnerRefundNotification},
+	{EventType: "REFUND.ABNORMAL", Model: "DomesticPartnerRefundNotification", OriginalType: "refund", SummaryZh: "退款异常通知", Summary: "A refund could not be paid back, e.g. the user's card was cancelled or frozen; resolve it on the merchant platform or by an abnormal refund.", Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791906", "https://pay.weixin.qq.com/doc/v3/merchant/4013070388", "https://pay.weixin.qq.com/doc/v3/partner/4012085298"}, Retry: "15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24h4m)", Fields: modelDomesticPartnerRefundNotification},
+	{EventType: "REFUND.CLOSED", Model: "DomesticPartnerRefundNotification", OriginalType: "refund", SummaryZh: "退款关闭通知", Summary: "A refund was closed.", Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791906", "https://pay.weixin.qq.com/doc/v3/merchant/4013070388", "https://pay.weixin.qq.com/doc/v3/partner/4012085298"}, Retry: "15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24h4m)", Fields: modelDomesticPartnerRefundNotification},
 }
