@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -67,8 +68,12 @@ func TestTypedTreeCoversTheSpec(t *testing.T) {
 			switch {
 			case httpMethods[base]:
 				args := []reflect.Value{ctxV}
-				if mv.Type().NumIn() == 3 { // ctx, req, opts
-					args = append(args, reflect.New(mv.Type().In(1).Elem()))
+				for i := 1; i < mv.Type().NumIn()-1; i++ { // ctx, [req], [w io.Writer], opts
+					if in := mv.Type().In(i); in.Kind() == reflect.Pointer {
+						args = append(args, reflect.New(in.Elem()))
+					} else {
+						args = append(args, reflect.ValueOf(io.Discard))
+					}
 				}
 				args = append(args, optV)
 				out := mv.Call(args)

@@ -20,4 +20,6 @@
 //     client.V3.Refund.Domestic.Refunds.Post
 //   - GET /v3/refund/domestic/refunds/{out_refund_no}
 //     client.V3.Refund.Domestic.Refunds.OutRefundNo(outRefundNo).Get
+//   - POST /v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund
+//     client.V3.Refund.Domestic.Refunds.RefundID(refundID).ApplyAbnormalRefund.Post
 package refunddomestic

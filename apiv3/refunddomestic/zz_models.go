@@ -3,6 +3,7 @@
 package refunddomestic
 
 import (
+	"github.com/wxpaykit/wxpay/core"
 	"github.com/wxpaykit/wxpay/internal/typed"
 )
 
@@ -226,6 +227,45 @@ func (v RefundStatus) Valid() bool {
 		return true
 	}
 	return false
+}
+
+// ApplyAbnormalRefundRequest is the request of ApplyDomesticAbnormalRefund (POST /v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund): resolve an ABNORMAL refund, by refunding to the user's bank card or to the merchant's bank account.
+//
+// Path parameters come from the call chain; fields marked as query parameters are sent in the URL, the others in the JSON body.
+type ApplyAbnormalRefundRequest struct {
+	// SubMchID is the sub-merchant ID; required of service providers (子商户号). At most 32 characters.
+	SubMchID string `json:"sub_mchid,omitempty"`
+	// OutRefundNo is the merchant refund number of the refund (商户退款单号). Required. At most 64 characters.
+	OutRefundNo string `json:"out_refund_no"`
+	// Type is the where the money goes (异常退款处理方式). Required.
+	Type AbnormalRefundType `json:"type"`
+	// BankType is the the user's bank, debit cards of the listed banks only; required for USER_BANK_CARD (开户银行). At most 16 characters.
+	BankType BankType `json:"bank_type,omitempty"`
+	// BankAccount is the the user's bank card number; required for USER_BANK_CARD (收款银行卡号). At most 1024 characters.
+	BankAccount core.Sensitive `json:"bank_account,omitempty"`
+	// RealName is the the card holder's name; required for USER_BANK_CARD (收款用户姓名). At most 1024 characters.
+	RealName core.Sensitive `json:"real_name,omitempty"`
+}
+
+func (m *ApplyAbnormalRefundRequest) validate(v *typed.Validator) {
+	v.MaxLen("body", "sub_mchid", m.SubMchID, 32)
+	v.Required("body", "out_refund_no", m.OutRefundNo != "")
+	v.MaxLen("body", "out_refund_no", m.OutRefundNo, 64)
+	v.Required("body", "type", m.Type != "")
+	v.Enum("body", "type", string(m.Type), m.Type.Valid())
+	v.MaxLen("body", "bank_type", string(m.BankType), 16)
+	v.Enum("body", "bank_type", string(m.BankType), m.BankType.Valid())
+}
+
+// Validate checks the request against the documentation: required fields, lengths,
+// enumerations and patterns. Typed calls run it before sending anything.
+func (m *ApplyAbnormalRefundRequest) Validate() error {
+	if m == nil {
+		return typed.NilRequest("ApplyDomesticAbnormalRefund")
+	}
+	v := typed.Validator{Op: "ApplyDomesticAbnormalRefund"}
+	m.validate(&v)
+	return v.Err()
 }
 
 // CreateRefundRequest is the request of CreateDomesticRefund (POST /v3/refund/domestic/refunds): refund all or part of a paid order (within a year of payment) to the payer, by its original payment route.

@@ -10,6 +10,7 @@ import (
 
 var opCreateDomesticRefund = typed.Operation{ID: "CreateDomesticRefund", Method: "POST", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "refund"}, {Lit: "domestic"}, {Lit: "refunds"}}, HasBody: true, Encrypts: false, Idempotent: true, Stream: false}
 var opGetDomesticRefundByOutRefundNo = typed.Operation{ID: "GetDomesticRefundByOutRefundNo", Method: "GET", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "refund"}, {Lit: "domestic"}, {Lit: "refunds"}, {Param: "out_refund_no"}}, HasBody: false, Encrypts: false, Idempotent: true, Stream: false}
+var opApplyDomesticAbnormalRefund = typed.Operation{ID: "ApplyDomesticAbnormalRefund", Method: "POST", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "refund"}, {Lit: "domestic"}, {Lit: "refunds"}, {Param: "refund_id"}, {Lit: "apply-abnormal-refund"}}, HasBody: true, Encrypts: true, Idempotent: true, Stream: false}
 
 // Refund is /v3/refund (client.V3.Refund).
 type Refund struct {
@@ -54,6 +55,11 @@ func newRefunds(inv typed.Invoker) Refunds {
 // OutRefundNo selects /v3/refund/domestic/refunds/{out_refund_no}; the value is escaped into the path and must not be empty.
 func (n Refunds) OutRefundNo(outRefundNo string) RefundsOutRefundNo {
 	return newRefundsOutRefundNo(n.inv, outRefundNo)
+}
+
+// RefundID selects /v3/refund/domestic/refunds/{refund_id}; the value is escaped into the path and must not be empty.
+func (n Refunds) RefundID(refundID string) RefundsRefundID {
+	return newRefundsRefundID(n.inv, refundID)
 }
 
 // Post is POST /v3/refund/domestic/refunds, operation CreateDomesticRefund: refund all or part of a paid order (within a year of payment) to the payer, by its original payment route (申请退款).
@@ -125,5 +131,62 @@ func (n RefundsOutRefundNo) Get(ctx context.Context, req *GetRefundByOutRefundNo
 func (n RefundsOutRefundNo) GetAsync(ctx context.Context, req *GetRefundByOutRefundNoRequest, opts ...core.CallOption) *core.Future[*RefundOrder] {
 	return core.Go(func() (*RefundOrder, *core.Response, error) {
 		return n.Get(ctx, req, opts...)
+	})
+}
+
+// RefundsRefundID is /v3/refund/domestic/refunds/{refund_id} (client.V3.Refund.Domestic.Refunds.RefundID(refundID)).
+type RefundsRefundID struct {
+	inv      typed.Invoker
+	refundID string
+	// ApplyAbnormalRefund is /v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund.
+	ApplyAbnormalRefund RefundsRefundIDApplyAbnormalRefund
+}
+
+func newRefundsRefundID(inv typed.Invoker, refundID string) RefundsRefundID {
+	return RefundsRefundID{
+		inv:                 inv,
+		refundID:            refundID,
+		ApplyAbnormalRefund: newRefundsRefundIDApplyAbnormalRefund(inv, refundID),
+	}
+}
+
+// RefundsRefundIDApplyAbnormalRefund is /v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund (client.V3.Refund.Domestic.Refunds.RefundID(refundID).ApplyAbnormalRefund).
+type RefundsRefundIDApplyAbnormalRefund struct {
+	inv      typed.Invoker
+	refundID string
+}
+
+func newRefundsRefundIDApplyAbnormalRefund(inv typed.Invoker, refundID string) RefundsRefundIDApplyAbnormalRefund {
+	return RefundsRefundIDApplyAbnormalRefund{
+		inv:      inv,
+		refundID: refundID,
+	}
+}
+
+// Post is POST /v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund, operation ApplyDomesticAbnormalRefund: resolve an ABNORMAL refund, by refunding to the user's bank card or to the merchant's bank account (发起异常退款).
+//
+// Rate limit: 150 requests/second per caller. Idempotent: retried after an unknown outcome (5xx, lost connection). Sensitive fields are encrypted with the WeChat Pay key and Wechatpay-Serial is set automatically.
+//
+// Documented business errors (as *wxpay.APIError):
+//   - 400 PARAM_ERROR 参数错误
+//   - 400 INVALID_REQUEST 请求参数符合参数格式，但不符合业务规则
+//   - 401 SIGN_ERROR 签名错误
+//   - 404 RESOURCE_NOT_EXISTS 退款单不存在
+//   - 429 FREQUENCY_LIMITED 频率限制
+//   - 500 SYSTEM_ERROR 系统超时等
+//
+// Official documentation: https://pay.weixin.qq.com/doc/v3/merchant/4012791905
+func (n RefundsRefundIDApplyAbnormalRefund) Post(ctx context.Context, req *ApplyAbnormalRefundRequest, opts ...core.CallOption) (*RefundOrder, *core.Response, error) {
+	if req == nil {
+		return nil, nil, typed.NilRequest("ApplyDomesticAbnormalRefund")
+	}
+
+	return typed.Call[RefundOrder](ctx, n.inv, &opApplyDomesticAbnormalRefund, []string{n.refundID}, req, opts)
+}
+
+// PostAsync is Post in the background; cancelling ctx cancels the call.
+func (n RefundsRefundIDApplyAbnormalRefund) PostAsync(ctx context.Context, req *ApplyAbnormalRefundRequest, opts ...core.CallOption) *core.Future[*RefundOrder] {
+	return core.Go(func() (*RefundOrder, *core.Response, error) {
+		return n.Post(ctx, req, opts...)
 	})
 }

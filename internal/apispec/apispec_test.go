@@ -12,6 +12,9 @@ func TestMatch(t *testing.T) {
 		// A literal segment wins over a parameter at the same position.
 		{"POST", "/v3/marketing/membercard-open/cards/pbLat/codes/deposit", "DepositMembercardCodes", map[string]string{"card_id": "pbLat"}},
 		{"GET", "/v3/marketing/membercard-open/cards/pbLat/codes/478515832665", "GetMembercardUserCard", map[string]string{"card_id": "pbLat", "code": "478515832665"}},
+		// Two parameter names at one position: each operation gets its own.
+		{"GET", "/v3/refund/domestic/refunds/R20260101", "GetDomesticRefundByOutRefundNo", map[string]string{"out_refund_no": "R20260101"}},
+		{"POST", "/v3/refund/domestic/refunds/50000000382019052709732678859/apply-abnormal-refund", "ApplyDomesticAbnormalRefund", map[string]string{"refund_id": "50000000382019052709732678859"}},
 		{"GET", "/v3/payroll-card/relations/o%2F1", "GetPayrollCardRelation", map[string]string{"openid": "o/1"}},
 		{"POST", "/v3/brand/partner/card-member/open-user-card-tokens", "CreateBrandOpenUserCardToken", nil},
 		{"POST", "/v3/brand/partner/card-member/pre-auth-tokens", "CreateBrandPreAuthToken", nil},
@@ -48,11 +51,11 @@ func TestMatch(t *testing.T) {
 
 func TestSpecIsPopulated(t *testing.T) {
 	t.Parallel()
-	if n := len(Operations()); n != 64 {
-		t.Errorf("%d operations, want 64", n)
+	if n := len(Operations()); n != 89 {
+		t.Errorf("%d operations, want 89", n)
 	}
-	if n := len(Events()); n != 7 {
-		t.Errorf("%d events, want 7", n)
+	if n := len(Events()); n != 11 {
+		t.Errorf("%d events, want 11", n)
 	}
 	op, ok := ByID("CreatePayrollCardToken")
 	if !ok || !op.EncryptsRequest() || op.ResponseStatus != 200 {

@@ -2700,6 +2700,34 @@ var operations = []*Operation{
 			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统超时等", Doc: "system timeout; call again with the same parameters"},
 		},
 	},
+	{
+		ID: "ApplyDomesticAbnormalRefund", Family: "refund-domestic", Method: "POST", Path: "/v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund",
+		Summary: "Resolve an ABNORMAL refund, by refunding to the user's bank card or to the merchant's bank account.", TitleZh: "发起异常退款",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012791905", "https://pay.weixin.qq.com/doc/v3/partner/4017150905"}, Callers: []string{"merchant", "partner"},
+		RateLimit:  150,
+		Idempotent: true,
+		PathParams: []*Field{
+			{Name: "refund_id", Type: String, Required: true, MaxLength: 32, Doc: "WeChat Pay refund number (微信支付退款单号)"},
+		},
+		HasBody: true, Body: []*Field{
+			{Name: "sub_mchid", Type: String, MaxLength: 32, Doc: "sub-merchant ID; required of service providers (子商户号)"},
+			{Name: "out_refund_no", Type: String, Required: true, MaxLength: 64, Doc: "merchant refund number of the refund (商户退款单号)"},
+			{Name: "type", Type: String, Required: true, Enum: []string{"USER_BANK_CARD", "MERCHANT_BANK_CARD"}, EnumName: "DomesticAbnormalRefundType", Doc: "where the money goes (异常退款处理方式)"},
+			{Name: "bank_type", Type: String, MaxLength: 16, Enum: []string{"CMB_DEBIT", "COMM_DEBIT", "ABC_DEBIT", "CCB_DEBIT", "ICBC_DEBIT", "BOC_DEBIT", "PAB_DEBIT", "SPDB_DEBIT", "CITIC_DEBIT", "CEB_DEBIT", "CMBC_DEBIT", "CIB_DEBIT", "GDB_DEBIT", "PSBC_DEBIT", "NBCB_DEBIT"}, EnumName: "DomesticBankType", Doc: "the user's bank, debit cards of the listed banks only; required for USER_BANK_CARD (开户银行)"},
+			{Name: "bank_account", Type: String, MaxLength: 1024, Encrypted: true, Doc: "the user's bank card number; required for USER_BANK_CARD (收款银行卡号)"},
+			{Name: "real_name", Type: String, MaxLength: 1024, Encrypted: true, Doc: "the card holder's name; required for USER_BANK_CARD (收款用户姓名)"},
+		},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "DomesticRefundOrder", Response: modelDomesticRefundOrder,
+		Errors: []Error{
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "a parameter is wrong; fix it as the error detail says"},
+			{Status: 400, Code: "INVALID_REQUEST", Message: "请求参数符合参数格式，但不符合业务规则", Doc: "the request is well-formed but breaks a business rule; see the detail"},
+			{Status: 401, Code: "SIGN_ERROR", Message: "签名错误", Doc: "the signature does not verify"},
+			{Status: 404, Code: "RESOURCE_NOT_EXISTS", Message: "退款单不存在", Doc: "no refund has this refund_id"},
+			{Status: 429, Code: "FREQUENCY_LIMITED", Message: "频率限制", Doc: "too many requests; query the refund or retry more slowly"},
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统超时等", Doc: "system timeout; call again with the same parameters"},
+		},
+	},
 }
 
 var events = []*Event{

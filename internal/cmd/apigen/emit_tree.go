@@ -46,13 +46,11 @@ func buildTree(s *spec) (*node, error) {
 			if strings.HasPrefix(seg, "{") {
 				param = strings.Trim(seg, "{}")
 			}
+			// Two operations may name the parameter at one position differently
+			// (…/refunds/{out_refund_no} and …/refunds/{refund_id}/…): each name
+			// is its own method, OutRefundNo(…) and RefundID(…).
 			for _, c := range n.children {
-				if param != "" && c.param != "" {
-					if c.param != param {
-						return nil, fmt.Errorf("%s: {%s} and {%s} at the same position under %s", o.ID, c.param, param, n.path)
-					}
-					child = c
-				} else if param == "" && c.seg == seg {
+				if param != "" && c.param == param || param == "" && c.param == "" && c.seg == seg {
 					child = c
 				}
 			}
