@@ -20,6 +20,10 @@ import (
 type answer struct {
 	status int
 	body   any // marshalled to JSON; nil for no body
+	// raw is a file answer (a bill): sent as it is, with contentType, and
+	// unsigned, as the service leaves downloads unsigned by design.
+	raw         []byte
+	contentType string
 }
 
 func ok(body any) answer { return answer{status: http.StatusOK, body: body} }
@@ -70,6 +74,11 @@ func (e *Emulator) writeFault(w http.ResponseWriter, req *request, an answer, fa
 	h := w.Header()
 	if body != nil {
 		h.Set("Content-Type", "application/json; charset=utf-8")
+	}
+	if an.raw != nil {
+		body = an.raw
+		h.Set("Content-Type", an.contentType)
+		req = nil // unsigned by design
 	}
 	if req != nil {
 		serial, key := e.signingKey(req.serial)

@@ -90,7 +90,7 @@ func TestPermissionTokens(t *testing.T) {
 	ctx := context.Background()
 	// It creates a card template through the API.
 	create, _ := apispec.ByID("CreateMembercardCard")
-	resp, err := other.Chain(create.Path).Post(ctx, minimal(create, create.Body, "", true))
+	resp, err := other.Chain(create.Path).Post(ctx, minimal(create, create.Body, nil, true))
 	var created struct {
 		CardID string `json:"card_id"`
 	}
@@ -426,7 +426,7 @@ func TestEveryOperationAnswersWellFormed(t *testing.T) {
 	t.Parallel()
 	srv, c := newServer(t)
 	ctx := context.Background()
-	code, err := prepare(ctx, c, srv)
+	fx, err := prepare(ctx, c, srv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +436,7 @@ func TestEveryOperationAnswersWellFormed(t *testing.T) {
 	}
 	for _, op := range ops {
 		t.Run(op.ID, func(t *testing.T) {
-			resp, err := callMinimal(ctx, c, code, op)
+			resp, err := callMinimal(ctx, c, fx, op)
 			if expected, ok := knownBusinessErrors[op.ID]; ok {
 				apiErr(t, err, expected.status, expected.code, "")
 				return
@@ -446,6 +446,13 @@ func TestEveryOperationAnswersWellFormed(t *testing.T) {
 			}
 			if resp.StatusCode != op.ResponseStatus {
 				t.Fatalf("status %d, want %d", resp.StatusCode, op.ResponseStatus)
+			}
+			if op.ResponseStream {
+				// A file, unsigned by design (protocol §11).
+				if resp.Header.Get("Wechatpay-Signature") != "" || !strings.HasPrefix(string(resp.Body), "交易时间,") {
+					t.Errorf("file answer: signature %q, body %.40q", resp.Header.Get("Wechatpay-Signature"), resp.Body)
+				}
+				return
 			}
 			if !requestIDShape.MatchString(resp.RequestID) || resp.Header.Get("Wechatpay-Signature") == "" {
 				t.Errorf("Request-ID %q, signature %q", resp.RequestID, resp.Header.Get("Wechatpay-Signature"))

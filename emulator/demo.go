@@ -38,5 +38,9 @@ func (e *Emulator) SeedDemo(mchID string) error {
 		}
 	}
 	e.AddUser(User{OpenID: DemoOpenID, AppID: DemoAppID}, User{OpenID: DemoOpenID2, AppID: DemoAppID})
-	return e.AddSubMerchant(SubMerchant{SubMchID: DemoSubMchID, MchID: mchID, AppIDs: []string{DemoSubAppID}})
+	if err := e.AddSubMerchant(SubMerchant{SubMchID: DemoSubMchID, MchID: mchID, AppIDs: []string{DemoSubAppID}}); err != nil {
+		return err
+	}
+	e.seedPayments(mchID)
+	return nil
 }

@@ -87,7 +87,7 @@
 // language can call the emulator:
 //
 //	apiclient_key.pem  merchant API private key, PKCS#8 PEM            (0600)
-//	merchant.json      {"mchid", "serial", "public_key_id"}
+//	merchant.json      {"mchid", "serial", "public_key_id", "appid", "openid"}
 //	pub_key.pem        WeChat Pay public key, SPKI PEM, for verifying
 //	                   answers and encrypting fields; its ID is public_key_id
 //	apiv3.key          the 32-character APIv3 key                       (0600)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/wxpaykit/wxpay"
+	"github.com/wxpaykit/wxpay/apiv3/bill"
 	"github.com/wxpaykit/wxpay/apiv3/cardmember"
 	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
 	"github.com/wxpaykit/wxpay/emulator"
@@ -34,7 +36,12 @@ const (
 // prepare creates the state that operations with real behaviour need: a brand
 // user card, a membercard member, a callback URL, cards that may be deleted, a
 // MERCHANT_DEPOSIT card.
-func prepare(ctx context.Context, c *wxpay.Client, srv *wxpaytest.Server) (membercardCode string, err error) {
+// fixtures are the values prepare made: "code" a membercard member's code,
+// "txn"/"p-txn" the transaction IDs of paid direct and partner orders,
+// "refund-id"/"p-refund-id" ABNORMAL refunds' IDs.
+type fixtures map[string]string
+
+func prepare(ctx context.Context, c *wxpay.Client, srv *wxpaytest.Server) (fx fixtures, err error) {
 	e := srv.Emulator
 	for _, card := range []emulator.Card{
 		{ID: throwawayCard, Family: emulator.BrandFamily, BrandID: emulator.DemoBrandID},
@@ -42,29 +49,148 @@ func prepare(ctx context.Context, c *wxpay.Client, srv *wxpaytest.Server) (membe
 		{ID: depositCard, Family: emulator.MembercardFamily, MchID: emulator.DemoMchID, CodeMode: emulator.MerchantDeposit},
 	} {
 		if err := e.AddCard(card); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
 	if _, _, err := c.V3.Brand.Partner.CardMember.UserCards.ImportByOpenID.Post(ctx, &cardmember.ImportUserCardByOpenIDRequest{
 		BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, OpenID: emulator.DemoOpenID, UserCardCode: existingBrandCode,
 		PickupTime: "2026-01-01T10:00:00+08:00", DateInformation: cardmember.ValidDateInformation{Type: cardmember.ValidDateTypePermanent}}); err != nil {
-		return "", err
+		return nil, err
 	}
 	m, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID(emulator.DemoCardID).Users.Import.Post(ctx, &membercardopen.ImportUserRequest{OpenID: emulator.DemoOpenID, OutRequestNo: "prepare-1"})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if _, _, err := c.V3.Marketing.MembercardOpen.Callback.Patch(ctx, &membercardopen.UpdateCallbackRequest{NotifyURL: "https://wxpay.example/notify"}); err != nil {
-		return "", err
+		return nil, err
 	}
-	return m.Code, nil
+	fx = fixtures{"code": m.Code}
+	// Orders: paid (queries, refunds), unpaid (close), a payment code waiting
+	// for its payer (reverse); a PROCESSING and an ABNORMAL refund — for a
+	// direct merchant and for the service provider's sub-merchant.
+	for _, p := range []struct {
+		prefix, chain, merchant string
+		body                    map[string]any
+	}{
+		{"", "v3/pay/transactions/", emulator.DemoMchID, map[string]any{"appid": emulator.DemoAppID, "mchid": emulator.DemoMchID, "payer": map[string]any{"openid": emulator.DemoOpenID}}},
+		{"p-", "v3/pay/partner/transactions/", emulator.DemoSubMchID, map[string]any{"sp_appid": emulator.DemoAppID, "sp_mchid": emulator.DemoMchID, "sub_mchid": emulator.DemoSubMchID, "payer": map[string]any{"sp_openid": emulator.DemoOpenID}}},
+	} {
+		order := func(kind, no string) error {
+			b := map[string]any{"description": "everyop", "out_trade_no": no, "notify_url": "https://wxpay.example/pay", "amount": map[string]any{"total": 100}}
+			for k, v := range p.body {
+				b[k] = v
+			}
+			if kind == "codepay" {
+				delete(b, "notify_url")
+				b["payer"] = map[string]any{"auth_code": "134567890123456789"}
+				b["scene_info"] = map[string]any{"store_info": map[string]any{"out_id": "A1"}}
+			}
+			_, err := c.Chain(p.chain+kind).Post(ctx, b)
+			return err
+		}
+		if err := order("jsapi", "everyop-"+p.prefix+"paid"); err != nil {
+			return nil, err
+		}
+		paid, err := e.Pay(p.merchant, "everyop-"+p.prefix+"paid", "SUCCESS")
+		if err != nil {
+			return nil, err
+		}
+		fx[p.prefix+"txn"] = paid.TransactionID
+		if err := order("jsapi", "everyop-"+p.prefix+"open"); err != nil {
+			return nil, err
+		}
+		if err := e.RegisterPayerCode("134567890123456789", "USERPAYING"); err != nil {
+			return nil, err
+		}
+		if err := order("codepay", "everyop-"+p.prefix+"code"); err != nil {
+			return nil, err
+		}
+		for _, no := range []string{"everyop-" + p.prefix + "refund", "everyop-" + p.prefix + "abnormal"} {
+			b := map[string]any{"out_trade_no": "everyop-" + p.prefix + "paid", "out_refund_no": no, "amount": map[string]any{"refund": 10, "total": 100, "currency": "CNY"}}
+			if p.prefix != "" {
+				b["sub_mchid"] = emulator.DemoSubMchID
+			}
+			if _, err := c.Chain("v3/refund/domestic/refunds").Post(ctx, b); err != nil {
+				return nil, err
+			}
+		}
+		rf, err := e.SettleRefund(p.merchant, "everyop-"+p.prefix+"abnormal", "ABNORMAL")
+		if err != nil {
+			return nil, err
+		}
+		fx[p.prefix+"refund-id"] = rf.RefundID
+	}
+	// A bill of the day, for the download.
+	if err := e.EndDay("2026-01-01"); err != nil {
+		return nil, err
+	}
+	bill, _, err := c.V3.Bill.Tradebill.Get(ctx, &bill.GetTradeBillRequest{BillDate: "2026-01-01"})
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(bill.DownloadURL)
+	if err != nil {
+		return nil, err
+	}
+	fx["bill-token"] = u.Query().Get("token")
+	return fx, nil
 }
 
 // fixture returns the value a field named name should carry for op.
-func fixture(op *apispec.Operation, name, membercardCode string) (string, bool) {
+func fixture(op *apispec.Operation, name string, fx fixtures) (string, bool) {
 	brand := op.Family == "brand-card-member"
 	importing := strings.Contains(op.ID, "Import")
+	partner := strings.HasPrefix(op.ID, "Partner") || op.Family == "refund-domestic" && strings.Contains(op.ID, "Partner")
+	p := ""
+	if partner {
+		p = "p-"
+	}
 	switch name {
+	case "mchid", "sp_mchid":
+		return emulator.DemoMchID, true
+	case "sp_appid":
+		return emulator.DemoAppID, true
+	case "sp_openid":
+		return emulator.DemoOpenID, true
+	case "auth_code":
+		return "130000000000000001", true // pays at once; prepare made ...789 wait for its payer
+	case "currency":
+		return "CNY", true
+	case "transaction_id":
+		if op.Family == "refund-domestic" {
+			return "", false
+		}
+		return fx[p+"txn"], true
+	case "out_trade_no":
+		switch {
+		case strings.Contains(op.ID, "GetTransaction") || op.ID == "CreateDomesticRefund":
+			return "everyop-" + p + "paid", true
+		case strings.Contains(op.ID, "CloseTransaction"):
+			return "everyop-" + p + "open", true
+		case strings.Contains(op.ID, "ReverseTransaction"):
+			return "everyop-" + p + "code", true
+		}
+		return "everyop-" + op.ID, true
+	case "out_refund_no":
+		switch op.ID {
+		case "GetDomesticRefundByOutRefundNo":
+			return "everyop-refund", true
+		case "ApplyDomesticAbnormalRefund":
+			return "everyop-abnormal", true
+		}
+		return "everyop-" + op.ID, true
+	case "refund_id":
+		return fx["refund-id"], true
+	case "type":
+		if op.ID == "ApplyDomesticAbnormalRefund" {
+			return "MERCHANT_BANK_CARD", true
+		}
+	case "bill_date":
+		return "2026-01-01", true
+	case "bill_type":
+		return "SUCCESS", true
+	case "token":
+		return fx["bill-token"], fx["bill-token"] != ""
 	case "brand_id":
 		return emulator.DemoBrandID, true
 	case "card_id":
@@ -93,8 +219,11 @@ func fixture(op *apispec.Operation, name, membercardCode string) (string, bool) 
 		if op.ID == "DepositMembercardCodes" {
 			return "", false
 		}
-		return membercardCode, true
+		return fx["code"], true
 	case "sub_mchid":
+		if op.Family == "refund-domestic" || op.Family == "bill" {
+			return "", false // these take a sub_mchid only for a sub-merchant's refund or bill
+		}
 		return emulator.DemoSubMchID, true
 	case "sub_appid":
 		return emulator.DemoSubAppID, true
@@ -132,22 +261,26 @@ func minimalString(f *apispec.Field) string {
 }
 
 // minimal builds the required fields of an object, with fixture values where names match.
-func minimal(op *apispec.Operation, fields []*apispec.Field, code string, top bool) map[string]any {
+func minimal(op *apispec.Operation, fields []*apispec.Field, fx fixtures, top bool) map[string]any {
 	out := map[string]any{}
 	for _, f := range fields {
-		if v, ok := fixture(op, f.Name, code); ok && top && f.Type == apispec.String {
+		if v, ok := fixture(op, f.Name, fx); ok && (top || nestedFixture[f.Name]) && f.Type == apispec.String {
 			out[f.Name] = v
 			continue
 		}
 		if !f.Required {
 			continue
 		}
-		out[f.Name] = minimalValue(op, f, f.Type, code)
+		out[f.Name] = minimalValue(op, f, f.Type, fx)
 	}
 	return out
 }
 
-func minimalValue(op *apispec.Operation, f *apispec.Field, t apispec.Type, code string) any {
+// nestedFixture are the names that take a fixture inside an object too: the
+// payer of an order.
+var nestedFixture = map[string]bool{"openid": true, "sp_openid": true, "auth_code": true, "currency": true}
+
+func minimalValue(op *apispec.Operation, f *apispec.Field, t apispec.Type, fx fixtures) any {
 	switch t {
 	case apispec.String:
 		if f.Encrypted {
@@ -155,29 +288,32 @@ func minimalValue(op *apispec.Operation, f *apispec.Field, t apispec.Type, code 
 		}
 		return minimalString(f)
 	case apispec.Integer, apispec.Number:
+		if op.Family == "refund-domestic" && f.Name == "total" {
+			return 100 // the total of the order prepare paid
+		}
 		return 1
 	case apispec.Boolean:
 		return true
 	case apispec.Object:
-		return minimal(op, f.Fields, code, false)
+		return minimal(op, f.Fields, fx, false)
 	case apispec.Array:
-		return []any{minimalValue(op, f, f.Items, code)}
+		return []any{minimalValue(op, f, f.Items, fx)}
 	}
 	return nil
 }
 
 // callMinimal calls op through the declarative chain with a minimal valid request.
-func callMinimal(ctx context.Context, c *wxpay.Client, code string, op *apispec.Operation) (*wxpay.Response, error) {
+func callMinimal(ctx context.Context, c *wxpay.Client, fx fixtures, op *apispec.Operation) (*wxpay.Response, error) {
 	var opts []wxpay.CallOption
 	for _, p := range op.PathParams {
-		v, ok := fixture(op, p.Name, code)
+		v, ok := fixture(op, p.Name, fx)
 		if !ok {
 			v = "abc123"
 		}
 		opts = append(opts, wxpay.PathParam(p.Name, v))
 	}
 	for _, q := range op.Query {
-		v, ok := fixture(op, q.Name, code)
+		v, ok := fixture(op, q.Name, fx)
 		switch {
 		case q.Encrypted:
 			opts = append(opts, wxpay.Query(q.Name, sealForPlatform("13800138000")), wxpay.Header("Wechatpay-Serial", emulator.DemoPublicKeyID))
@@ -196,7 +332,7 @@ func callMinimal(ctx context.Context, c *wxpay.Client, code string, op *apispec.
 	case "DELETE":
 		return ep.Delete(ctx, opts...)
 	}
-	body := minimal(op, op.Body, code, true)
+	body := minimal(op, op.Body, fx, true)
 	if op.ID == "CreatePayrollCardToken" || op.ID == "ValidatePayrollCardToken" {
 		body["sub_appid"] = emulator.DemoSubAppID
 	}

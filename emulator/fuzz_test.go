@@ -53,10 +53,10 @@ func seal(t testing.TB, v any) any {
 
 // minimalRequest is op's minimal valid request as raw parts: the request
 // target, the body and whether it needs Wechatpay-Serial.
-func minimalRequest(t testing.TB, op *apispec.Operation, code string) (target string, body []byte, serial bool) {
+func minimalRequest(t testing.TB, op *apispec.Operation, fx fixtures) (target string, body []byte, serial bool) {
 	path := op.Path
 	for _, p := range op.PathParams {
-		v, ok := fixture(op, p.Name, code)
+		v, ok := fixture(op, p.Name, fx)
 		if !ok {
 			v = "abc123"
 		}
@@ -64,7 +64,7 @@ func minimalRequest(t testing.TB, op *apispec.Operation, code string) (target st
 	}
 	q := url.Values{}
 	for _, f := range op.Query {
-		v, ok := fixture(op, f.Name, code)
+		v, ok := fixture(op, f.Name, fx)
 		switch {
 		case f.Encrypted:
 			v = seal(t, wxpay.Sensitive("13800138000")).(string)
@@ -82,7 +82,7 @@ func minimalRequest(t testing.TB, op *apispec.Operation, code string) (target st
 		path += "?" + q.Encode()
 	}
 	if op.HasBody {
-		m := minimal(op, op.Body, code, true)
+		m := minimal(op, op.Body, fx, true)
 		if op.ID == "CreatePayrollCardToken" || op.ID == "ValidatePayrollCardToken" {
 			m["sub_appid"] = emulator.DemoSubAppID
 		}
@@ -104,12 +104,12 @@ func minimalRequest(t testing.TB, op *apispec.Operation, code string) (target st
 func FuzzSignedRequest(f *testing.F) {
 	srv := wxpaytest.NewServer()
 	f.Cleanup(srv.Close)
-	code, err := prepare(context.Background(), srv.Client(), srv)
+	fx, err := prepare(context.Background(), srv.Client(), srv)
 	if err != nil {
 		f.Fatal(err)
 	}
 	for _, op := range apispec.Operations() {
-		target, body, needsSerial := minimalRequest(f, op, code)
+		target, body, needsSerial := minimalRequest(f, op, fx)
 		serial := ""
 		if needsSerial {
 			serial = emulator.DemoPublicKeyID
@@ -172,6 +172,12 @@ func FuzzSignedRequest(f *testing.F) {
 			return
 		case res.StatusCode == http.StatusNoContent && len(got) != 0:
 			t.Fatalf("204 with a body %q", got)
+		case strings.HasPrefix(req.URL.Path, "/v3/billdownload/"):
+			// A file, unsigned by design (protocol §11).
+			if res.Header.Get("Wechatpay-Signature") != "" || len(got) == 0 {
+				t.Fatalf("file answer: signature %q, %d bytes", res.Header.Get("Wechatpay-Signature"), len(got))
+			}
+			return
 		case res.StatusCode != http.StatusNoContent && !json.Valid(got):
 			t.Fatalf("%d answer is not JSON: %q", res.StatusCode, got)
 		}

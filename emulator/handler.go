@@ -52,8 +52,8 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, reqID string) int {
-	if strings.HasPrefix(r.URL.Path, adminPrefix) {
-		return e.serveAdmin(w, r)
+	if strings.HasPrefix(r.URL.Path, controlPrefix) {
+		return e.serveControl(w, r)
 	}
 	if r.Header.Get("Accept") == "" || r.Header.Get("User-Agent") == "" {
 		return e.write(w, nil, invalidRequest("Http头缺少Accept或User-Agent"))

@@ -53,7 +53,7 @@ func TestListPaging(t *testing.T) {
 	}
 	// The demo merchant owns the SYSTEM_ALLOCATE and REAL_TIME cards; one more.
 	create, _ := apispec.ByID("CreateMembercardCard")
-	if _, err := c.Chain(create.Path).Post(ctx, minimal(create, create.Body, "", true)); err != nil {
+	if _, err := c.Chain(create.Path).Post(ctx, minimal(create, create.Body, nil, true)); err != nil {
 		t.Fatalf("create: %v", err)
 	}
 	for _, tt := range tests {

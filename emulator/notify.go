@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -102,6 +103,36 @@ func DefaultSchedule() []time.Duration {
 	return s
 }
 
+// ScheduleOf returns the documented redelivery schedule of an event type: the
+// spec's retry text for payments and refunds (15s/15s/30s/3m/…/6h, 24h4m in
+// all), DefaultSchedule for the membership-card families, whose pages disagree.
+func ScheduleOf(eventType string) []time.Duration {
+	ev, ok := apispec.EventByType(eventType)
+	if !ok || strings.HasPrefix(eventType, "MEMBERCARD.") || strings.HasPrefix(eventType, "BRAND_MEMBER_CARD_SP.") {
+		return DefaultSchedule()
+	}
+	text, _, _ := strings.Cut(ev.Retry, "(")
+	var out []time.Duration
+	for _, part := range strings.Split(strings.TrimSpace(text), "/") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil || d <= 0 {
+			return DefaultSchedule()
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// deliver sends a notification in the background if there is a URL to send it
+// to; without an APIv3 key there is nothing to encrypt it with, and it is
+// dropped (the emulator's callers learn it from Deliveries).
+func (e *Emulator) deliver(url, eventType string, resource any) {
+	if url == "" {
+		return
+	}
+	_, _ = e.Notify(url, eventType, resource)
+}
+
 // Delivery is the state of one notification being delivered.
 type Delivery struct {
 	ID         string
@@ -115,15 +146,16 @@ type Delivery struct {
 
 type delivery struct {
 	Delivery
-	n   *Notification
-	due time.Time
+	n        *Notification
+	due      time.Time
+	schedule []time.Duration // nil: the notifier's override, or the event's documented schedule
 }
 
 // notifier delivers notifications in the background, redelivering failures.
 type notifier struct {
 	e        *Emulator
 	client   *http.Client
-	schedule []time.Duration
+	schedule []time.Duration // SetNotificationSchedule's override of every event's; nil: none
 	mu       sync.Mutex
 	queue    []*delivery
 	all      []*delivery
@@ -135,12 +167,13 @@ type notifier struct {
 }
 
 func newNotifier(e *Emulator) *notifier {
-	return &notifier{e: e, client: &http.Client{Timeout: 5 * time.Second}, schedule: DefaultSchedule(),
+	return &notifier{e: e, client: &http.Client{Timeout: 5 * time.Second},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
 }
 
-// SetNotificationSchedule sets the waits between delivery attempts (tests use
-// milliseconds); SetNotificationClient the HTTP client that delivers.
+// SetNotificationSchedule sets the waits between delivery attempts of every
+// event (tests use milliseconds), in place of each event's documented schedule
+// (ScheduleOf); SetNotificationClient the HTTP client that delivers.
 func (e *Emulator) SetNotificationSchedule(waits ...time.Duration) {
 	e.notifier.mu.Lock()
 	defer e.notifier.mu.Unlock()
@@ -161,7 +194,7 @@ func (e *Emulator) Notify(url, eventType string, resource any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	d := &delivery{Delivery: Delivery{ID: n.ID, EventType: eventType, URL: url}, n: n}
+	d := &delivery{Delivery: Delivery{ID: n.ID, EventType: eventType, URL: url}, n: n, schedule: ScheduleOf(eventType)}
 	nt := e.notifier
 	nt.start.Do(func() { go nt.loop() })
 	nt.mu.Lock()
@@ -231,11 +264,15 @@ func (nt *notifier) loop() {
 			}
 		}
 		nt.queue = rest
-		client, schedule := nt.client, nt.schedule
+		client, override := nt.client, nt.schedule
 		nt.mu.Unlock()
 
 		for _, d := range due {
 			status := nt.attempt(client, d)
+			schedule := d.schedule
+			if override != nil {
+				schedule = override
+			}
 			nt.mu.Lock()
 			d.Attempts++
 			d.LastStatus = status

@@ -20,7 +20,7 @@ import (
 // language can be pointed at it. Files (created on first use, reused after):
 //
 //	apiclient_key.pem  the merchant API private key (PKCS#8)          0600
-//	merchant.json      {"mchid", "serial", "public_key_id"}
+//	merchant.json      {"mchid", "serial", "public_key_id", "appid", "openid"}
 //	pub_key.pem        the WeChat Pay public key (SPKI)
 //	apiv3.key          the 32-byte APIv3 key                          0600
 //	emulator_key.pem   the emulator's own private key (never for clients) 0600
@@ -41,6 +41,10 @@ type sandboxMeta struct {
 	MchID       string `json:"mchid"`
 	Serial      string `json:"serial"`
 	PublicKeyID string `json:"public_key_id"`
+	// AppID is bound to the merchant and OpenID is a payer of it, so that a
+	// test in any language can place an order at once.
+	AppID  string `json:"appid"`
+	OpenID string `json:"openid"`
 }
 
 // OpenSandbox loads or creates the key set in dir and returns an emulator in
@@ -52,22 +56,28 @@ func OpenSandbox(dir string, opts ...Option) (*Sandbox, error) {
 	}
 	path := func(name string) string { return filepath.Join(dir, name) }
 	meta := sandboxMeta{MchID: DemoMchID, PublicKeyID: DemoPublicKeyID}
-	if b, err := os.ReadFile(path("merchant.json")); err == nil {
+	b, err := os.ReadFile(path("merchant.json"))
+	switch {
+	case err == nil:
 		if err := json.Unmarshal(b, &meta); err != nil {
 			return nil, fmt.Errorf("emulator: %s: %w", path("merchant.json"), err)
 		}
-	} else if errors.Is(err, os.ErrNotExist) {
+	case errors.Is(err, os.ErrNotExist):
 		n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 160))
 		if err != nil {
 			return nil, err
 		}
 		meta.Serial = strings.ToUpper(fmt.Sprintf("%040x", n))
+	default:
+		return nil, err
+	}
+	if meta.AppID == "" || meta.OpenID == "" || err != nil {
+		// New, or written before the file named the payer's AppID and OpenID.
+		meta.AppID, meta.OpenID = DemoAppID, DemoOpenID
 		b, _ := json.MarshalIndent(meta, "", "  ")
 		if err := os.WriteFile(path("merchant.json"), append(b, '\n'), 0o644); err != nil {
 			return nil, err
 		}
-	} else {
-		return nil, err
 	}
 	merchantKey, err := loadOrCreateKey(path("apiclient_key.pem"))
 	if err != nil {

@@ -91,9 +91,11 @@ type state struct {
 	depositedSet map[memberKey]bool  // (card, code) of the codes in deposited
 	callbacks    map[string]string   // mchid → notify_url (membercard)
 	resources    map[string]map[string]any
+	pay          payments
 }
 
 func (s *state) init() {
+	s.pay.init()
 	s.brands = map[string]*Brand{}
 	s.cards = map[string]*Card{}
 	s.users = map[string]*User{}
