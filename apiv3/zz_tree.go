@@ -19,8 +19,8 @@ type V3 struct {
 	inv typed.Invoker
 	// Bill is /v3/bill.
 	Bill bill.Bill
-	// Billdownload is /v3/billdownload.
-	Billdownload bill.Billdownload
+	// BillDownload is /v3/billdownload.
+	BillDownload bill.BillDownload
 	// Brand is /v3/brand.
 	Brand cardmember.Brand
 	// Marketing is /v3/marketing.
@@ -37,7 +37,7 @@ func newV3(inv typed.Invoker) V3 {
 	return V3{
 		inv:          inv,
 		Bill:         bill.NewBill(inv),
-		Billdownload: bill.NewBilldownload(inv),
+		BillDownload: bill.NewBillDownload(inv),
 		Brand:        cardmember.NewBrand(inv),
 		Marketing:    membercardopen.NewMarketing(inv),
 		Pay:          pay.NewPay(inv),

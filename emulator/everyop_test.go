@@ -124,11 +124,11 @@ func prepare(ctx context.Context, c *wxpay.Client, srv *wxpaytest.Server) (fx fi
 	if err := e.EndDay("2026-01-01"); err != nil {
 		return nil, err
 	}
-	bill, _, err := c.V3.Bill.Tradebill.Get(ctx, &bill.GetTradeBillRequest{BillDate: "2026-01-01"})
+	tb, _, err := c.V3.Bill.TradeBill.Get(ctx, &bill.GetTradeBillRequest{BillDate: "2026-01-01"})
 	if err != nil {
 		return nil, err
 	}
-	u, err := url.Parse(bill.DownloadURL)
+	u, err := url.Parse(tb.DownloadURL)
 	if err != nil {
 		return nil, err
 	}

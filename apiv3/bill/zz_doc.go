@@ -14,11 +14,11 @@
 //
 // Operations:
 //   - GET /v3/bill/fundflowbill
-//     client.V3.Bill.Fundflowbill.Get
+//     client.V3.Bill.FundFlowBill.Get
 //   - GET /v3/bill/sub-merchant-fundflowbill
-//     client.V3.Bill.SubMerchantFundflowbill.Get
+//     client.V3.Bill.SubMerchantFundFlowBill.Get
 //   - GET /v3/bill/tradebill
-//     client.V3.Bill.Tradebill.Get
+//     client.V3.Bill.TradeBill.Get
 //   - GET /v3/billdownload/file
-//     client.V3.Billdownload.File.Get
+//     client.V3.BillDownload.File.Get
 package bill

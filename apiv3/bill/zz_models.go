@@ -108,15 +108,15 @@ func (v SubMerchantAccountType) Valid() bool {
 type TarType string
 
 const (
-	// TarTypeGzip: A .gzip archive.
-	TarTypeGzip TarType = "GZIP"
+	// TarTypeGZIP: A .gzip archive.
+	TarTypeGZIP TarType = "GZIP"
 )
 
 // Valid reports whether v is one of the documented values. New values may appear in
 // responses at any time; only requests are checked.
 func (v TarType) Valid() bool {
 	switch v {
-	case TarTypeGzip:
+	case TarTypeGZIP:
 		return true
 	}
 	return false

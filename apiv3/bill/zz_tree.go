@@ -17,31 +17,31 @@ var opDownloadBillFile = typed.Operation{ID: "DownloadBillFile", Method: "GET", 
 // Bill is /v3/bill (client.V3.Bill).
 type Bill struct {
 	inv typed.Invoker
-	// Fundflowbill is /v3/bill/fundflowbill.
-	Fundflowbill BillFundflowbill
-	// SubMerchantFundflowbill is /v3/bill/sub-merchant-fundflowbill.
-	SubMerchantFundflowbill BillSubMerchantFundflowbill
-	// Tradebill is /v3/bill/tradebill.
-	Tradebill BillTradebill
+	// FundFlowBill is /v3/bill/fundflowbill.
+	FundFlowBill BillFundFlowBill
+	// SubMerchantFundFlowBill is /v3/bill/sub-merchant-fundflowbill.
+	SubMerchantFundFlowBill BillSubMerchantFundFlowBill
+	// TradeBill is /v3/bill/tradebill.
+	TradeBill BillTradeBill
 }
 
 // NewBill builds /v3/bill over inv. It is for package apiv3: use client.V3.Bill.
 func NewBill(inv typed.Invoker) Bill {
 	return Bill{
 		inv:                     inv,
-		Fundflowbill:            newBillFundflowbill(inv),
-		SubMerchantFundflowbill: newBillSubMerchantFundflowbill(inv),
-		Tradebill:               newBillTradebill(inv),
+		FundFlowBill:            newBillFundFlowBill(inv),
+		SubMerchantFundFlowBill: newBillSubMerchantFundFlowBill(inv),
+		TradeBill:               newBillTradeBill(inv),
 	}
 }
 
-// BillFundflowbill is /v3/bill/fundflowbill (client.V3.Bill.Fundflowbill).
-type BillFundflowbill struct {
+// BillFundFlowBill is /v3/bill/fundflowbill (client.V3.Bill.FundFlowBill).
+type BillFundFlowBill struct {
 	inv typed.Invoker
 }
 
-func newBillFundflowbill(inv typed.Invoker) BillFundflowbill {
-	return BillFundflowbill{
+func newBillFundFlowBill(inv typed.Invoker) BillFundFlowBill {
+	return BillFundFlowBill{
 		inv: inv,
 	}
 }
@@ -56,7 +56,7 @@ func newBillFundflowbill(inv typed.Invoker) BillFundflowbill {
 //   - 400 STATEMENT_CREATING 账单生成中
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/merchant/4012791867
-func (n BillFundflowbill) Get(ctx context.Context, req *GetFundFlowBillRequest, opts ...core.CallOption) (*File, *core.Response, error) {
+func (n BillFundFlowBill) Get(ctx context.Context, req *GetFundFlowBillRequest, opts ...core.CallOption) (*File, *core.Response, error) {
 	if req == nil {
 		return nil, nil, typed.NilRequest("GetBillFundFlowBill")
 	}
@@ -65,19 +65,19 @@ func (n BillFundflowbill) Get(ctx context.Context, req *GetFundFlowBillRequest, 
 }
 
 // GetAsync is Get in the background; cancelling ctx cancels the call.
-func (n BillFundflowbill) GetAsync(ctx context.Context, req *GetFundFlowBillRequest, opts ...core.CallOption) *core.Future[*File] {
+func (n BillFundFlowBill) GetAsync(ctx context.Context, req *GetFundFlowBillRequest, opts ...core.CallOption) *core.Future[*File] {
 	return core.Go(func() (*File, *core.Response, error) {
 		return n.Get(ctx, req, opts...)
 	})
 }
 
-// BillSubMerchantFundflowbill is /v3/bill/sub-merchant-fundflowbill (client.V3.Bill.SubMerchantFundflowbill).
-type BillSubMerchantFundflowbill struct {
+// BillSubMerchantFundFlowBill is /v3/bill/sub-merchant-fundflowbill (client.V3.Bill.SubMerchantFundFlowBill).
+type BillSubMerchantFundFlowBill struct {
 	inv typed.Invoker
 }
 
-func newBillSubMerchantFundflowbill(inv typed.Invoker) BillSubMerchantFundflowbill {
-	return BillSubMerchantFundflowbill{
+func newBillSubMerchantFundFlowBill(inv typed.Invoker) BillSubMerchantFundFlowBill {
+	return BillSubMerchantFundFlowBill{
 		inv: inv,
 	}
 }
@@ -85,7 +85,7 @@ func newBillSubMerchantFundflowbill(inv typed.Invoker) BillSubMerchantFundflowbi
 // Get is GET /v3/bill/sub-merchant-fundflowbill, operation GetBillSubMerchantFundFlowBill: apply for a day's fund-flow bill of one sub-merchant; the files are encrypted with keys the answer carries (申请单个子商户资金账单).
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/partner/4012710630
-func (n BillSubMerchantFundflowbill) Get(ctx context.Context, req *GetSubMerchantFundFlowBillRequest, opts ...core.CallOption) (*EncryptedFileList, *core.Response, error) {
+func (n BillSubMerchantFundFlowBill) Get(ctx context.Context, req *GetSubMerchantFundFlowBillRequest, opts ...core.CallOption) (*EncryptedFileList, *core.Response, error) {
 	if req == nil {
 		return nil, nil, typed.NilRequest("GetBillSubMerchantFundFlowBill")
 	}
@@ -94,19 +94,19 @@ func (n BillSubMerchantFundflowbill) Get(ctx context.Context, req *GetSubMerchan
 }
 
 // GetAsync is Get in the background; cancelling ctx cancels the call.
-func (n BillSubMerchantFundflowbill) GetAsync(ctx context.Context, req *GetSubMerchantFundFlowBillRequest, opts ...core.CallOption) *core.Future[*EncryptedFileList] {
+func (n BillSubMerchantFundFlowBill) GetAsync(ctx context.Context, req *GetSubMerchantFundFlowBillRequest, opts ...core.CallOption) *core.Future[*EncryptedFileList] {
 	return core.Go(func() (*EncryptedFileList, *core.Response, error) {
 		return n.Get(ctx, req, opts...)
 	})
 }
 
-// BillTradebill is /v3/bill/tradebill (client.V3.Bill.Tradebill).
-type BillTradebill struct {
+// BillTradeBill is /v3/bill/tradebill (client.V3.Bill.TradeBill).
+type BillTradeBill struct {
 	inv typed.Invoker
 }
 
-func newBillTradebill(inv typed.Invoker) BillTradebill {
-	return BillTradebill{
+func newBillTradeBill(inv typed.Invoker) BillTradeBill {
+	return BillTradeBill{
 		inv: inv,
 	}
 }
@@ -122,7 +122,7 @@ func newBillTradebill(inv typed.Invoker) BillTradebill {
 //   - 400 STATEMENT_CREATING 账单生成中
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/merchant/4012791866
-func (n BillTradebill) Get(ctx context.Context, req *GetTradeBillRequest, opts ...core.CallOption) (*File, *core.Response, error) {
+func (n BillTradeBill) Get(ctx context.Context, req *GetTradeBillRequest, opts ...core.CallOption) (*File, *core.Response, error) {
 	if req == nil {
 		return nil, nil, typed.NilRequest("GetBillTradeBill")
 	}
@@ -131,34 +131,34 @@ func (n BillTradebill) Get(ctx context.Context, req *GetTradeBillRequest, opts .
 }
 
 // GetAsync is Get in the background; cancelling ctx cancels the call.
-func (n BillTradebill) GetAsync(ctx context.Context, req *GetTradeBillRequest, opts ...core.CallOption) *core.Future[*File] {
+func (n BillTradeBill) GetAsync(ctx context.Context, req *GetTradeBillRequest, opts ...core.CallOption) *core.Future[*File] {
 	return core.Go(func() (*File, *core.Response, error) {
 		return n.Get(ctx, req, opts...)
 	})
 }
 
-// Billdownload is /v3/billdownload (client.V3.Billdownload).
-type Billdownload struct {
+// BillDownload is /v3/billdownload (client.V3.BillDownload).
+type BillDownload struct {
 	inv typed.Invoker
 	// File is /v3/billdownload/file.
-	File BilldownloadFile
+	File BillDownloadFile
 }
 
-// NewBilldownload builds /v3/billdownload over inv. It is for package apiv3: use client.V3.Billdownload.
-func NewBilldownload(inv typed.Invoker) Billdownload {
-	return Billdownload{
+// NewBillDownload builds /v3/billdownload over inv. It is for package apiv3: use client.V3.BillDownload.
+func NewBillDownload(inv typed.Invoker) BillDownload {
+	return BillDownload{
 		inv:  inv,
-		File: newBilldownloadFile(inv),
+		File: newBillDownloadFile(inv),
 	}
 }
 
-// BilldownloadFile is /v3/billdownload/file (client.V3.Billdownload.File).
-type BilldownloadFile struct {
+// BillDownloadFile is /v3/billdownload/file (client.V3.BillDownload.File).
+type BillDownloadFile struct {
 	inv typed.Invoker
 }
 
-func newBilldownloadFile(inv typed.Invoker) BilldownloadFile {
-	return BilldownloadFile{
+func newBillDownloadFile(inv typed.Invoker) BillDownloadFile {
+	return BillDownloadFile{
 		inv: inv,
 	}
 }
@@ -172,7 +172,7 @@ func newBilldownloadFile(inv typed.Invoker) BilldownloadFile {
 //   - 403 NO_AUTH 权限异常
 //
 // Official documentation: https://pay.weixin.qq.com/wiki/doc/apiv3/wxpay/pay/bill/chapter3_3.shtml
-func (n BilldownloadFile) Get(ctx context.Context, req *DownloadFileRequest, w io.Writer, opts ...core.CallOption) (*core.Response, error) {
+func (n BillDownloadFile) Get(ctx context.Context, req *DownloadFileRequest, w io.Writer, opts ...core.CallOption) (*core.Response, error) {
 	if req == nil {
 		return nil, typed.NilRequest("DownloadBillFile")
 	}
@@ -181,7 +181,7 @@ func (n BilldownloadFile) Get(ctx context.Context, req *DownloadFileRequest, w i
 }
 
 // GetAsync is Get in the background; cancelling ctx cancels the call.
-func (n BilldownloadFile) GetAsync(ctx context.Context, req *DownloadFileRequest, w io.Writer, opts ...core.CallOption) *core.Future[*core.Response] {
+func (n BillDownloadFile) GetAsync(ctx context.Context, req *DownloadFileRequest, w io.Writer, opts ...core.CallOption) *core.Future[*core.Response] {
 	return core.Go(func() (*core.Response, *core.Response, error) {
 		r, err := n.Get(ctx, req, w, opts...)
 		return r, r, err

@@ -18,13 +18,13 @@
 //   - POST /v3/pay/partner/transactions/app
 //     client.V3.Pay.Partner.Transactions.App.Post
 //   - POST /v3/pay/partner/transactions/codepay
-//     client.V3.Pay.Partner.Transactions.Codepay.Post
+//     client.V3.Pay.Partner.Transactions.CodePay.Post
 //   - POST /v3/pay/partner/transactions/h5
 //     client.V3.Pay.Partner.Transactions.H5.Post
 //   - GET /v3/pay/partner/transactions/id/{transaction_id}
 //     client.V3.Pay.Partner.Transactions.ID.TransactionID(transactionID).Get
 //   - POST /v3/pay/partner/transactions/jsapi
-//     client.V3.Pay.Partner.Transactions.Jsapi.Post
+//     client.V3.Pay.Partner.Transactions.JSAPI.Post
 //   - POST /v3/pay/partner/transactions/native
 //     client.V3.Pay.Partner.Transactions.Native.Post
 //   - GET /v3/pay/partner/transactions/out-trade-no/{out_trade_no}
@@ -36,13 +36,13 @@
 //   - POST /v3/pay/transactions/app
 //     client.V3.Pay.Transactions.App.Post
 //   - POST /v3/pay/transactions/codepay
-//     client.V3.Pay.Transactions.Codepay.Post
+//     client.V3.Pay.Transactions.CodePay.Post
 //   - POST /v3/pay/transactions/h5
 //     client.V3.Pay.Transactions.H5.Post
 //   - GET /v3/pay/transactions/id/{transaction_id}
 //     client.V3.Pay.Transactions.ID.TransactionID(transactionID).Get
 //   - POST /v3/pay/transactions/jsapi
-//     client.V3.Pay.Transactions.Jsapi.Post
+//     client.V3.Pay.Transactions.JSAPI.Post
 //   - POST /v3/pay/transactions/native
 //     client.V3.Pay.Transactions.Native.Post
 //   - GET /v3/pay/transactions/out-trade-no/{out_trade_no}

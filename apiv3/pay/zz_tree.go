@@ -64,14 +64,14 @@ type PartnerTransactions struct {
 	inv typed.Invoker
 	// App is /v3/pay/partner/transactions/app.
 	App PartnerTransactionsApp
-	// Codepay is /v3/pay/partner/transactions/codepay.
-	Codepay PartnerTransactionsCodepay
+	// CodePay is /v3/pay/partner/transactions/codepay.
+	CodePay PartnerTransactionsCodePay
 	// H5 is /v3/pay/partner/transactions/h5.
 	H5 PartnerTransactionsH5
 	// ID is /v3/pay/partner/transactions/id.
 	ID PartnerTransactionsID
-	// Jsapi is /v3/pay/partner/transactions/jsapi.
-	Jsapi PartnerTransactionsJsapi
+	// JSAPI is /v3/pay/partner/transactions/jsapi.
+	JSAPI PartnerTransactionsJSAPI
 	// Native is /v3/pay/partner/transactions/native.
 	Native PartnerTransactionsNative
 	// OutTradeNo is /v3/pay/partner/transactions/out-trade-no.
@@ -82,10 +82,10 @@ func newPartnerTransactions(inv typed.Invoker) PartnerTransactions {
 	return PartnerTransactions{
 		inv:        inv,
 		App:        newPartnerTransactionsApp(inv),
-		Codepay:    newPartnerTransactionsCodepay(inv),
+		CodePay:    newPartnerTransactionsCodePay(inv),
 		H5:         newPartnerTransactionsH5(inv),
 		ID:         newPartnerTransactionsID(inv),
-		Jsapi:      newPartnerTransactionsJsapi(inv),
+		JSAPI:      newPartnerTransactionsJSAPI(inv),
 		Native:     newPartnerTransactionsNative(inv),
 		OutTradeNo: newPartnerTransactionsOutTradeNo(inv),
 	}
@@ -122,13 +122,13 @@ func (n PartnerTransactionsApp) PostAsync(ctx context.Context, req *PartnerPrepa
 	})
 }
 
-// PartnerTransactionsCodepay is /v3/pay/partner/transactions/codepay (client.V3.Pay.Partner.Transactions.Codepay).
-type PartnerTransactionsCodepay struct {
+// PartnerTransactionsCodePay is /v3/pay/partner/transactions/codepay (client.V3.Pay.Partner.Transactions.CodePay).
+type PartnerTransactionsCodePay struct {
 	inv typed.Invoker
 }
 
-func newPartnerTransactionsCodepay(inv typed.Invoker) PartnerTransactionsCodepay {
-	return PartnerTransactionsCodepay{
+func newPartnerTransactionsCodePay(inv typed.Invoker) PartnerTransactionsCodePay {
+	return PartnerTransactionsCodePay{
 		inv: inv,
 	}
 }
@@ -138,7 +138,7 @@ func newPartnerTransactionsCodepay(inv typed.Invoker) PartnerTransactionsCodepay
 // Idempotent: retried after an unknown outcome (5xx, lost connection).
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/partner/4012382179
-func (n PartnerTransactionsCodepay) Post(ctx context.Context, req *PartnerCodePayRequest, opts ...core.CallOption) (*PartnerTransaction, *core.Response, error) {
+func (n PartnerTransactionsCodePay) Post(ctx context.Context, req *PartnerCodePayRequest, opts ...core.CallOption) (*PartnerTransaction, *core.Response, error) {
 	if req == nil {
 		return nil, nil, typed.NilRequest("PartnerCodePay")
 	}
@@ -147,7 +147,7 @@ func (n PartnerTransactionsCodepay) Post(ctx context.Context, req *PartnerCodePa
 }
 
 // PostAsync is Post in the background; cancelling ctx cancels the call.
-func (n PartnerTransactionsCodepay) PostAsync(ctx context.Context, req *PartnerCodePayRequest, opts ...core.CallOption) *core.Future[*PartnerTransaction] {
+func (n PartnerTransactionsCodePay) PostAsync(ctx context.Context, req *PartnerCodePayRequest, opts ...core.CallOption) *core.Future[*PartnerTransaction] {
 	return core.Go(func() (*PartnerTransaction, *core.Response, error) {
 		return n.Post(ctx, req, opts...)
 	})
@@ -242,13 +242,13 @@ func (n PartnerTransactionsIDTransactionID) GetAsync(ctx context.Context, req *P
 	})
 }
 
-// PartnerTransactionsJsapi is /v3/pay/partner/transactions/jsapi (client.V3.Pay.Partner.Transactions.Jsapi).
-type PartnerTransactionsJsapi struct {
+// PartnerTransactionsJSAPI is /v3/pay/partner/transactions/jsapi (client.V3.Pay.Partner.Transactions.JSAPI).
+type PartnerTransactionsJSAPI struct {
 	inv typed.Invoker
 }
 
-func newPartnerTransactionsJsapi(inv typed.Invoker) PartnerTransactionsJsapi {
-	return PartnerTransactionsJsapi{
+func newPartnerTransactionsJSAPI(inv typed.Invoker) PartnerTransactionsJSAPI {
+	return PartnerTransactionsJSAPI{
 		inv: inv,
 	}
 }
@@ -277,7 +277,7 @@ func newPartnerTransactionsJsapi(inv typed.Invoker) PartnerTransactionsJsapi {
 //   - 500 SYSTEM_ERROR 系统错误
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/partner/4012738519
-func (n PartnerTransactionsJsapi) Post(ctx context.Context, req *PartnerPrepayJSAPIRequest, opts ...core.CallOption) (*Prepay, *core.Response, error) {
+func (n PartnerTransactionsJSAPI) Post(ctx context.Context, req *PartnerPrepayJSAPIRequest, opts ...core.CallOption) (*Prepay, *core.Response, error) {
 	if req == nil {
 		return nil, nil, typed.NilRequest("PartnerPrepayJSAPI")
 	}
@@ -286,7 +286,7 @@ func (n PartnerTransactionsJsapi) Post(ctx context.Context, req *PartnerPrepayJS
 }
 
 // PostAsync is Post in the background; cancelling ctx cancels the call.
-func (n PartnerTransactionsJsapi) PostAsync(ctx context.Context, req *PartnerPrepayJSAPIRequest, opts ...core.CallOption) *core.Future[*Prepay] {
+func (n PartnerTransactionsJSAPI) PostAsync(ctx context.Context, req *PartnerPrepayJSAPIRequest, opts ...core.CallOption) *core.Future[*Prepay] {
 	return core.Go(func() (*Prepay, *core.Response, error) {
 		return n.Post(ctx, req, opts...)
 	})
@@ -469,14 +469,14 @@ type Transactions struct {
 	inv typed.Invoker
 	// App is /v3/pay/transactions/app.
 	App TransactionsApp
-	// Codepay is /v3/pay/transactions/codepay.
-	Codepay TransactionsCodepay
+	// CodePay is /v3/pay/transactions/codepay.
+	CodePay TransactionsCodePay
 	// H5 is /v3/pay/transactions/h5.
 	H5 TransactionsH5
 	// ID is /v3/pay/transactions/id.
 	ID TransactionsID
-	// Jsapi is /v3/pay/transactions/jsapi.
-	Jsapi TransactionsJsapi
+	// JSAPI is /v3/pay/transactions/jsapi.
+	JSAPI TransactionsJSAPI
 	// Native is /v3/pay/transactions/native.
 	Native TransactionsNative
 	// OutTradeNo is /v3/pay/transactions/out-trade-no.
@@ -487,10 +487,10 @@ func newTransactions(inv typed.Invoker) Transactions {
 	return Transactions{
 		inv:        inv,
 		App:        newTransactionsApp(inv),
-		Codepay:    newTransactionsCodepay(inv),
+		CodePay:    newTransactionsCodePay(inv),
 		H5:         newTransactionsH5(inv),
 		ID:         newTransactionsID(inv),
-		Jsapi:      newTransactionsJsapi(inv),
+		JSAPI:      newTransactionsJSAPI(inv),
 		Native:     newTransactionsNative(inv),
 		OutTradeNo: newTransactionsOutTradeNo(inv),
 	}
@@ -538,13 +538,13 @@ func (n TransactionsApp) PostAsync(ctx context.Context, req *PrepayAppRequest, o
 	})
 }
 
-// TransactionsCodepay is /v3/pay/transactions/codepay (client.V3.Pay.Transactions.Codepay).
-type TransactionsCodepay struct {
+// TransactionsCodePay is /v3/pay/transactions/codepay (client.V3.Pay.Transactions.CodePay).
+type TransactionsCodePay struct {
 	inv typed.Invoker
 }
 
-func newTransactionsCodepay(inv typed.Invoker) TransactionsCodepay {
-	return TransactionsCodepay{
+func newTransactionsCodePay(inv typed.Invoker) TransactionsCodePay {
+	return TransactionsCodePay{
 		inv: inv,
 	}
 }
@@ -554,7 +554,7 @@ func newTransactionsCodepay(inv typed.Invoker) TransactionsCodepay {
 // Idempotent: retried after an unknown outcome (5xx, lost connection).
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/merchant/4012382150
-func (n TransactionsCodepay) Post(ctx context.Context, req *CodePayRequest, opts ...core.CallOption) (*Transaction, *core.Response, error) {
+func (n TransactionsCodePay) Post(ctx context.Context, req *CodePayRequest, opts ...core.CallOption) (*Transaction, *core.Response, error) {
 	if req == nil {
 		return nil, nil, typed.NilRequest("CodePay")
 	}
@@ -563,7 +563,7 @@ func (n TransactionsCodepay) Post(ctx context.Context, req *CodePayRequest, opts
 }
 
 // PostAsync is Post in the background; cancelling ctx cancels the call.
-func (n TransactionsCodepay) PostAsync(ctx context.Context, req *CodePayRequest, opts ...core.CallOption) *core.Future[*Transaction] {
+func (n TransactionsCodePay) PostAsync(ctx context.Context, req *CodePayRequest, opts ...core.CallOption) *core.Future[*Transaction] {
 	return core.Go(func() (*Transaction, *core.Response, error) {
 		return n.Post(ctx, req, opts...)
 	})
@@ -658,13 +658,13 @@ func (n TransactionsIDTransactionID) GetAsync(ctx context.Context, req *GetTrans
 	})
 }
 
-// TransactionsJsapi is /v3/pay/transactions/jsapi (client.V3.Pay.Transactions.Jsapi).
-type TransactionsJsapi struct {
+// TransactionsJSAPI is /v3/pay/transactions/jsapi (client.V3.Pay.Transactions.JSAPI).
+type TransactionsJSAPI struct {
 	inv typed.Invoker
 }
 
-func newTransactionsJsapi(inv typed.Invoker) TransactionsJsapi {
-	return TransactionsJsapi{
+func newTransactionsJSAPI(inv typed.Invoker) TransactionsJSAPI {
+	return TransactionsJSAPI{
 		inv: inv,
 	}
 }
@@ -685,7 +685,7 @@ func newTransactionsJsapi(inv typed.Invoker) TransactionsJsapi {
 //   - 500 SYSTEM_ERROR 系统错误
 //
 // Official documentation: https://pay.weixin.qq.com/doc/v3/merchant/4012791897
-func (n TransactionsJsapi) Post(ctx context.Context, req *PrepayJSAPIRequest, opts ...core.CallOption) (*Prepay, *core.Response, error) {
+func (n TransactionsJSAPI) Post(ctx context.Context, req *PrepayJSAPIRequest, opts ...core.CallOption) (*Prepay, *core.Response, error) {
 	if req == nil {
 		return nil, nil, typed.NilRequest("PrepayJSAPI")
 	}
@@ -694,7 +694,7 @@ func (n TransactionsJsapi) Post(ctx context.Context, req *PrepayJSAPIRequest, op
 }
 
 // PostAsync is Post in the background; cancelling ctx cancels the call.
-func (n TransactionsJsapi) PostAsync(ctx context.Context, req *PrepayJSAPIRequest, opts ...core.CallOption) *core.Future[*Prepay] {
+func (n TransactionsJSAPI) PostAsync(ctx context.Context, req *PrepayJSAPIRequest, opts ...core.CallOption) *core.Future[*Prepay] {
 	return core.Go(func() (*Prepay, *core.Response, error) {
 		return n.Post(ctx, req, opts...)
 	})

@@ -11,6 +11,9 @@ var initialisms = map[string]string{
 	"id": "ID", "openid": "OpenID", "appid": "AppID", "mchid": "MchID", "unionid": "UnionID",
 	"url": "URL", "uri": "URI", "api": "API", "qrcode": "QRCode", "qr": "QR", "json": "JSON",
 	"http": "HTTP", "https": "HTTPS", "ip": "IP", "sms": "SMS", "v3": "V3", "uuid": "UUID", "sp": "SP",
+	// URL segments written as one word: the Go name shows their parts.
+	"jsapi": "JSAPI", "h5": "H5", "codepay": "CodePay", "tradebill": "TradeBill", "fundflowbill": "FundFlowBill",
+	"billdownload": "BillDownload", "gzip": "GZIP",
 }
 
 // goName turns a JSON name or a URL segment (snake_case or kebab-case) into an
