@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
-		"time"
+	"time"
 )
 
 // Payments: the emulator keeps every order a merchant places and plays the
@@ -140,7 +140,9 @@ func (e *Emulator) Orders(mchID string) []Order {
 			out = append(out, *o)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) || out[i].Created.Equal(out[j].Created) && out[i].OutTradeNo < out[j].OutTradeNo })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Created.Before(out[j].Created) || out[i].Created.Equal(out[j].Created) && out[i].OutTradeNo < out[j].OutTradeNo
+	})
 	return out
 }
 

@@ -22,20 +22,20 @@ const (
 
 // Refund is a refund the emulator keeps.
 type Refund struct {
-	MchID       string // the direct merchant or the service provider
-	SubMchID    string
+	MchID         string // the direct merchant or the service provider
+	SubMchID      string
 	RefundID      string
 	OutRefundNo   string
 	OutTradeNo    string
 	TransactionID string
 	Amount        int64 // fen
-	Status      string
-	Channel     string // ORIGINAL, BALANCE, OTHER_BALANCE, OTHER_BANKCARD
-	Account     string // user_received_account
-	NotifyURL   string
-	FundsAcct   string
-	Created     time.Time
-	SuccessTime time.Time
+	Status        string
+	Channel       string // ORIGINAL, BALANCE, OTHER_BALANCE, OTHER_BANKCARD
+	Account       string // user_received_account
+	NotifyURL     string
+	FundsAcct     string
+	Created       time.Time
+	SuccessTime   time.Time
 
 	order *Order
 	fp    [32]byte
@@ -267,6 +267,8 @@ func (e *Emulator) Refunds(mchID string) []Refund {
 			out = append(out, *rf)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) || out[i].Created.Equal(out[j].Created) && out[i].OutRefundNo < out[j].OutRefundNo })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Created.Before(out[j].Created) || out[i].Created.Equal(out[j].Created) && out[i].OutRefundNo < out[j].OutRefundNo
+	})
 	return out
 }
