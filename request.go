@@ -45,6 +45,8 @@ type call struct {
 	// sink receives a 2xx body (a file download) instead of Response.Body; the
 	// answer is unsigned by design and not verified.
 	sink io.Writer
+	// upload is a media upload: multipart, signed over its meta part.
+	upload *uploadBody
 }
 
 // unsignedByDesign lists the endpoints whose responses WeChat Pay does not sign.
@@ -86,7 +88,10 @@ func (c *Client) do(ctx context.Context, cl *call) (*Response, error) {
 	}
 	header.Set("Accept", "application/json")
 	header.Set("User-Agent", c.userAgent)
-	if body != nil {
+	switch {
+	case cl.upload != nil:
+		header.Set("Content-Type", cl.upload.contentType)
+	case body != nil:
 		header.Set("Content-Type", "application/json")
 	}
 	rawQuery := cl.rawQuery
@@ -101,6 +106,7 @@ func (c *Client) do(ctx context.Context, cl *call) (*Response, error) {
 		}
 		start := time.Now()
 		resp, err := c.attempt(ctx, cl, target, header, body)
+		err = uploadFailure(cl.upload, err)
 		c.logAttempt(ctx, cl, base, attempt, start, resp, err)
 		if resp != nil {
 			resp.Attempts = attempt
@@ -158,12 +164,21 @@ func (c *Client) attempt(ctx context.Context, cl *call, u *url.URL, header http.
 	// Attempts are sequential and the transport is done with a request's header
 	// when Do returns, so the call's header map is reused; only Authorization changes.
 	req.Header = header
-	if body != nil {
+	signed := body
+	switch {
+	case cl.upload != nil:
+		if req.Body, err = cl.upload.open(); err != nil {
+			return nil, err
+		}
+		req.ContentLength = cl.upload.length
+		req.GetBody = cl.upload.open
+		signed = cl.upload.meta
+	case body != nil:
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		req.ContentLength = int64(len(body))
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
-	auth, err := c.authorize(cl.method, u.RequestURI(), body)
+	auth, err := c.authorize(cl.method, u.RequestURI(), signed)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/wxpaykit/wxpay/core"
 	"github.com/wxpaykit/wxpay/internal/typed"
@@ -58,6 +60,17 @@ func (inv invoker) Invoke(ctx context.Context, op *typed.Operation, params []str
 		}
 	} else if op.HasBody {
 		return nil, typed.NilRequest(op.ID)
+	}
+	if op.Upload != nil {
+		name, file, err := typed.UploadOf(req)
+		if err != nil {
+			return nil, err
+		}
+		ext := strings.TrimPrefix(strings.ToLower(filepath.Ext(name)), ".")
+		if cl.upload, err = newUploadBody(op.ID, name, file, op.Upload[ext], cfg.Meta); err != nil {
+			return nil, err
+		}
+		cl.body, cl.query = nil, cfg.Query
 	}
 	if op.Stream {
 		w, ok := out.(io.Writer)

@@ -7,6 +7,7 @@
 //
 //   - bill             /v3/… (bill, api/bill.yaml)
 //   - cardmember       /v3/brand/partner/card-member/… (brand-card-member, api/brand-card-member.yaml)
+//   - media            /v3/… (media, api/media.yaml)
 //   - membercardopen   /v3/marketing/membercard-open/… (membercard-open, api/membercard-open.yaml)
 //   - pay              /v3/pay/… (pay, api/pay.yaml)
 //   - payrollcard      /v3/payroll-card/… (payroll-card, api/payroll-card.yaml)

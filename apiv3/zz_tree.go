@@ -5,6 +5,7 @@ package apiv3
 import (
 	"github.com/wxpaykit/wxpay/apiv3/bill"
 	"github.com/wxpaykit/wxpay/apiv3/cardmember"
+	"github.com/wxpaykit/wxpay/apiv3/media"
 	"github.com/wxpaykit/wxpay/apiv3/membercardopen"
 	"github.com/wxpaykit/wxpay/apiv3/pay"
 	"github.com/wxpaykit/wxpay/apiv3/payrollcard"
@@ -24,7 +25,11 @@ type V3 struct {
 	// Brand is /v3/brand.
 	Brand cardmember.Brand
 	// Marketing is /v3/marketing.
-	Marketing membercardopen.Marketing
+	Marketing Marketing
+	// MerchantService is /v3/merchant-service.
+	MerchantService media.MerchantService
+	// Merchant is /v3/merchant.
+	Merchant media.Merchant
 	// Pay is /v3/pay.
 	Pay pay.Pay
 	// PayrollCard is /v3/payroll-card.
@@ -35,14 +40,33 @@ type V3 struct {
 
 func newV3(inv typed.Invoker) V3 {
 	return V3{
-		inv:          inv,
-		Bill:         bill.NewBill(inv),
-		BillDownload: bill.NewBillDownload(inv),
-		Brand:        cardmember.NewBrand(inv),
-		Marketing:    membercardopen.NewMarketing(inv),
-		Pay:          pay.NewPay(inv),
-		PayrollCard:  payrollcard.NewPayrollCard(inv),
-		Refund:       refunddomestic.NewRefund(inv),
+		inv:             inv,
+		Bill:            bill.NewBill(inv),
+		BillDownload:    bill.NewBillDownload(inv),
+		Brand:           cardmember.NewBrand(inv),
+		Marketing:       newMarketing(inv),
+		MerchantService: media.NewMerchantService(inv),
+		Merchant:        media.NewMerchant(inv),
+		Pay:             pay.NewPay(inv),
+		PayrollCard:     payrollcard.NewPayrollCard(inv),
+		Refund:          refunddomestic.NewRefund(inv),
+	}
+}
+
+// Marketing is /v3/marketing (client.V3.Marketing).
+type Marketing struct {
+	inv typed.Invoker
+	// Favor is /v3/marketing/favor.
+	Favor media.MarketingFavor
+	// MembercardOpen is /v3/marketing/membercard-open.
+	MembercardOpen membercardopen.MembercardOpen
+}
+
+func newMarketing(inv typed.Invoker) Marketing {
+	return Marketing{
+		inv:            inv,
+		Favor:          media.NewMarketingFavor(inv),
+		MembercardOpen: membercardopen.NewMembercardOpen(inv),
 	}
 }
 

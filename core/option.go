@@ -16,9 +16,10 @@ type CallConfig struct {
 	Params         map[string]string // {name} → value, for Chain templates
 	Query          url.Values
 	Header         http.Header
-	SkipValidation bool  // typed calls: do not run Validate before sending
-	Idempotent     bool  // safe to repeat after an unknown outcome
-	Err            error // the first option error; the call fails with it
+	SkipValidation bool           // typed calls: do not run Validate before sending
+	Idempotent     bool           // safe to repeat after an unknown outcome
+	Meta           map[string]any // extra members of an upload's meta JSON
+	Err            error          // the first option error; the call fails with it
 }
 
 // SetErr records err unless an earlier option already failed.

@@ -359,11 +359,19 @@ func TestCardTemplateLifecycle(t *testing.T) {
 	_, c := newServer(t)
 	ctx := context.Background()
 	brand := c.V3.Brand.Partner.CardMember.Cards
-	created, _, err := brand.Post(ctx, &cardmember.CreateCardRequest{
+	req := &cardmember.CreateCardRequest{
 		BrandID: emulator.DemoBrandID, AppID: emulator.DemoAppID, CardType: cardmember.CardTypeNormal, CardTitle: "金卡", CardColor: "#FFD700",
 		CardPictureURL: "https://wxpay.example/gold.png", CodeMode: cardmember.CodeModeSystemAllocate, CodeType: cardmember.CodeTypeQRCode,
 		Benefits: "九折", NotifyURL: "https://wxpay.example/notify", ValidDateInformation: cardmember.ValidDateInformation{Type: cardmember.ValidDateTypePermanent},
-	})
+	}
+	// An image the service never issued is refused, as the service refuses
+	// images not uploaded through its marketing image upload.
+	_, _, err := brand.Post(ctx, req)
+	if d := detail(t, err); d.Field != "/card_picture_url" {
+		t.Fatalf("a foreign image: %+v", d)
+	}
+	req.CardPictureURL = emulator.DemoBackgroundURL
+	created, _, err := brand.Post(ctx, req)
 	if err != nil || created.CardID == "" || created.CardTitle != "金卡" {
 		t.Fatalf("create: %+v %v", created, err)
 	}

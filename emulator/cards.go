@@ -68,6 +68,9 @@ func (e *Emulator) createCard(r *request) answer {
 	s := &e.state
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if bad := s.checkImages(r.body); bad != nil {
+		return *bad
+	}
 	if r.family() == BrandFamily {
 		brandID := str(r.body, "brand_id")
 		if !s.servesBrand(brandID, r.mchID) {
@@ -94,16 +97,19 @@ func (e *Emulator) createCard(r *request) answer {
 }
 
 func (e *Emulator) getCard(r *request) answer {
-	return owned(e, r, (*state).ownedCard, func(card *Card) answer { return e.rendered(r, card.Template) })
+	return owned(e, r, (*state).ownedCard, func(card *Card) answer { return e.rendered(r, withMediaHost(r.r, card.Template)) })
 }
 
 func (e *Emulator) updateCard(r *request) answer {
 	return owned(e, r, (*state).ownedCard, func(card *Card) answer {
+		if bad := e.state.checkImages(r.body); bad != nil {
+			return *bad
+		}
 		for k, v := range r.body {
 			card.Template[k] = v
 		}
 		card.Template["update_time"] = rfc3339(e.nowCST())
-		return e.reply(r, card.Template)
+		return e.reply(r, withMediaHost(r.r, card.Template))
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // controlPrefix is where the emulator's own endpoints live, outside /v3 and
@@ -31,6 +32,7 @@ import (
 //	     CLOSED, delivering REFUND.SUCCESS / REFUND.ABNORMAL / REFUND.CLOSED
 //	POST /_emulator/day-end                 {"date": "YYYY-MM-DD"} (default: today)
 //	     ends a business day: its bills can be applied for at once
+//	GET  /_emulator/media/<name>            an uploaded file (a media_url points here)
 const controlPrefix = "/_emulator/"
 
 // maxControlBody bounds a control request's body.
@@ -50,6 +52,9 @@ func badControl(format string, a ...any) error {
 
 // serveControl answers the control API.
 func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request) int {
+	if strings.HasPrefix(r.URL.Path, mediaPrefix) {
+		return e.serveMedia(w, r)
+	}
 	write := func(status int, v any) int {
 		var b bytes.Buffer
 		enc := json.NewEncoder(&b)

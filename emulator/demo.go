@@ -26,7 +26,7 @@ func (e *Emulator) SeedDemo(mchID string) error {
 	cards := []Card{
 		{ID: DemoBrandCardID, Family: BrandFamily, BrandID: DemoBrandID, AppID: DemoAppID, Template: map[string]any{
 			"card_id": DemoBrandCardID, "brand_id": DemoBrandID, "appid": DemoAppID, "card_type": "NORMAL", "card_title": "演示会员卡",
-			"card_color": "#FFFF00", "card_picture_url": "https://wxpay.example/card.png", "code_mode": "SYSTEM_ALLOCATE",
+			"card_color": "#FFFF00", "card_picture_url": DemoBackgroundURL, "code_mode": "SYSTEM_ALLOCATE",
 			"code_type": "QR_CODE", "benefits": "会员折扣", "notify_url": "https://wxpay.example/notify",
 			"valid_date_information": map[string]any{"type": "PERMANENT"}, "state": "CARD_EFFECTIVE"}},
 		{ID: DemoCardID, Family: MembercardFamily, MchID: mchID, CodeMode: SystemAllocate, AppID: DemoAppID},
@@ -41,6 +41,6 @@ func (e *Emulator) SeedDemo(mchID string) error {
 	if err := e.AddSubMerchant(SubMerchant{SubMchID: DemoSubMchID, MchID: mchID, AppIDs: []string{DemoSubAppID}}); err != nil {
 		return err
 	}
-	e.seedPayments(mchID)
+	e.seedCommerce(mchID)
 	return nil
 }

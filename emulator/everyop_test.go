@@ -1,9 +1,12 @@
 package emulator_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"net/url"
 	"strings"
 
@@ -185,6 +188,10 @@ func fixture(op *apispec.Operation, name string, fx fixtures) (string, bool) {
 		if op.ID == "ApplyDomesticAbnormalRefund" {
 			return "MERCHANT_BANK_CARD", true
 		}
+	case "logo_url", "card_picture_url":
+		return emulator.DemoLogoURL, true
+	case "background_picture_url":
+		return emulator.DemoBackgroundURL, true
 	case "bill_date":
 		return "2026-01-01", true
 	case "bill_type":
@@ -326,6 +333,13 @@ func callMinimal(ctx context.Context, c *wxpay.Client, fx fixtures, op *apispec.
 		}
 	}
 	ep := c.Chain(op.Path)
+	if op.Upload != nil {
+		name := "demo.png"
+		if _, ok := op.Upload["mp4"]; ok {
+			name = "demo.mp4"
+		}
+		return ep.Upload(ctx, name, bytes.NewReader(demoPNG), opts...)
+	}
 	switch op.Method {
 	case "GET":
 		return ep.Get(ctx, opts...)
@@ -411,3 +425,10 @@ func checkType(v any, f *apispec.Field, t apispec.Type, p string) string {
 	}
 	return ""
 }
+
+// demoPNG is a 1×1 PNG, a file every image upload takes.
+var demoPNG = func() []byte {
+	var b bytes.Buffer
+	_ = png.Encode(&b, image.NewRGBA(image.Rect(0, 0, 1, 1)))
+	return b.Bytes()
+}()

@@ -28,6 +28,7 @@ type request struct {
 	requestID   string
 	w           http.ResponseWriter
 	r           *http.Request
+	upload      *upload // the parts of a media upload
 }
 
 // family is the product family of the request's operation.
@@ -61,15 +62,31 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, reqID string) i
 	if !acceptsJSON(r.Header.Get("Accept")) {
 		return e.write(w, nil, invalidRequest("Http头Accept不支持，请使用application/json"))
 	}
-	raw, refused := e.readBody(w, r)
+	// An upload's body is larger than a JSON body, and its signature covers
+	// only its meta part (protocol §10).
+	upOp, _, _ := apispec.Match(r.Method, r.URL.EscapedPath())
+	limit := e.maxBody
+	if upOp != nil && upOp.Upload != nil {
+		limit = uploadBodyLimit(upOp)
+	}
+	raw, refused := e.readBody(w, r, limit)
 	if refused != nil {
 		return e.write(w, nil, *refused)
 	}
-	mchID, pub, fail := e.authenticate(r, raw)
+	signed := raw
+	var up *upload
+	if upOp != nil && upOp.Upload != nil && strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "multipart/") {
+		var bad *answer
+		if up, bad = parseUpload(r, raw); bad != nil {
+			return e.write(w, nil, *bad)
+		}
+		signed = up.meta
+	}
+	mchID, pub, fail := e.authenticate(r, signed)
 	if fail != nil {
 		return e.write(w, nil, *fail)
 	}
-	req := &request{mchID: mchID, merchantPub: pub, serial: r.Header.Get(wire.HeaderSerial), raw: raw, requestID: reqID, w: w, r: r, query: r.URL.Query()}
+	req := &request{mchID: mchID, merchantPub: pub, serial: r.Header.Get(wire.HeaderSerial), raw: raw, requestID: reqID, w: w, r: r, query: r.URL.Query(), upload: up}
 
 	// Answers from here on are signed.
 	if r.URL.Path == "/v3/certificates" {
@@ -121,6 +138,9 @@ func acceptsJSON(accept string) bool {
 // validates everything against the spec.
 func (e *Emulator) parse(req *request) (answer, bool) {
 	op, r := req.op, req.r
+	if op.Upload != nil {
+		return answer{}, false // the upload handler checks its parts
+	}
 	if op.HasBody {
 		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if err != nil || mt != "application/json" {

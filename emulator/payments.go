@@ -106,12 +106,16 @@ func (p *payments) init() {
 // for sub_openid; DemoOpenID is one of DemoAppID, bound to the merchant.
 const DemoSubOpenID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 
-// seedPayments binds the demo AppIDs to their merchants and adds the
-// sub-merchant's user, so that orders can be placed at once.
-func (e *Emulator) seedPayments(mchID string) {
+// seedCommerce binds the demo AppIDs to their merchants, adds the
+// sub-merchant's user and stores the demo images, so that orders can be
+// placed and card templates made at once.
+func (e *Emulator) seedCommerce(mchID string) {
 	e.BindAppID(mchID, DemoAppID)
 	e.BindAppID(DemoSubMchID, DemoSubAppID)
 	e.AddUser(User{OpenID: DemoSubOpenID, AppID: DemoSubAppID})
+	e.state.mu.Lock()
+	e.state.seedImages(mchID)
+	e.state.mu.Unlock()
 }
 
 // BindAppID binds AppIDs (official accounts, mini programs, apps) to a merchant

@@ -57,6 +57,11 @@ var handlers = map[string]func(e *Emulator, r *request) answer{
 	"GetBillTradeBill":                  (*Emulator).tradeBill,
 	"GetBillFundFlowBill":               (*Emulator).fundFlowBill,
 	"DownloadBillFile":                  (*Emulator).billDownload,
+
+	"UploadMediaImage":          (*Emulator).uploadMedia,
+	"UploadMediaVideo":          (*Emulator).uploadMedia,
+	"UploadMediaMarketingImage": (*Emulator).uploadMedia,
+	"UploadMediaServiceImage":   (*Emulator).uploadMedia,
 }
 
 func (e *Emulator) dispatch(r *request) answer {

@@ -54,8 +54,8 @@ func (e *Emulator) boundReads(w http.ResponseWriter) {
 // out, which would cancel this request and every later one on the connection
 // (cutting a Latency fault short). With a body, net/http lifts the deadline
 // itself as the body ends.
-func (e *Emulator) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *answer) {
-	r.Body = http.MaxBytesReader(w, r.Body, e.maxBody)
+func (e *Emulator) readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *answer) {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	raw, err := io.ReadAll(r.Body)
 	if err == nil {
 		_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
@@ -65,7 +65,7 @@ func (e *Emulator) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *an
 	var a answer
 	switch {
 	case errors.As(err, &mbe):
-		a = invalidRequest(fmt.Sprintf("请求体过大，不能超过%d字节", e.maxBody))
+		a = invalidRequest(fmt.Sprintf("请求体过大，不能超过%d字节", limit))
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		// 408 with Connection: close is RFC 9110's answer for a request not
 		// complete in time, and what HAProxy, Envoy and Apache send; nginx,

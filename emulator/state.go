@@ -92,6 +92,7 @@ type state struct {
 	callbacks    map[string]string   // mchid → notify_url (membercard)
 	resources    map[string]map[string]any
 	pay          payments
+	media        mediaStore
 }
 
 func (s *state) init() {

@@ -41,21 +41,6 @@ var opImportMembercardPhoneNumberMember = typed.Operation{ID: "ImportMembercardP
 var opSearchMembercardPhoneNumberMember = typed.Operation{ID: "SearchMembercardPhoneNumberMember", Method: "GET", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "marketing"}, {Lit: "membercard-open"}, {Lit: "phonenumber-member"}, {Lit: "search"}}, HasBody: false, Encrypts: true, Idempotent: true, Stream: false}
 var opListMembercardUserCards = typed.Operation{ID: "ListMembercardUserCards", Method: "GET", Segs: []typed.Segment{{Lit: "v3"}, {Lit: "marketing"}, {Lit: "membercard-open"}, {Lit: "user"}, {Lit: "cards"}}, HasBody: false, Encrypts: false, Idempotent: true, Stream: false}
 
-// Marketing is /v3/marketing (client.V3.Marketing).
-type Marketing struct {
-	inv typed.Invoker
-	// MembercardOpen is /v3/marketing/membercard-open.
-	MembercardOpen MembercardOpen
-}
-
-// NewMarketing builds /v3/marketing over inv. It is for package apiv3: use client.V3.Marketing.
-func NewMarketing(inv typed.Invoker) Marketing {
-	return Marketing{
-		inv:            inv,
-		MembercardOpen: newMembercardOpen(inv),
-	}
-}
-
 // MembercardOpen is /v3/marketing/membercard-open (client.V3.Marketing.MembercardOpen).
 type MembercardOpen struct {
 	inv typed.Invoker
@@ -71,7 +56,8 @@ type MembercardOpen struct {
 	User User
 }
 
-func newMembercardOpen(inv typed.Invoker) MembercardOpen {
+// NewMembercardOpen builds /v3/marketing/membercard-open over inv. It is for package apiv3: use client.V3.Marketing.MembercardOpen.
+func NewMembercardOpen(inv typed.Invoker) MembercardOpen {
 	return MembercardOpen{
 		inv:                  inv,
 		ActivateInformations: newActivateInformations(inv),

@@ -20,6 +20,7 @@ const (
 	Boolean Type = "boolean"
 	Object  Type = "object"
 	Array   Type = "array"
+	File    Type = "file" // the file part of an upload
 )
 
 // Field is one path/query parameter, body field or response field.
@@ -72,6 +73,9 @@ type Operation struct {
 	// (the index of the first item) or "page" (the index of the page); "" for
 	// operations that are not paged lists.
 	ListOffset string
+	// Upload: a media upload (multipart/form-data: meta, then file), with each
+	// accepted extension's largest size in bytes; nil for JSON requests.
+	Upload map[string]int64
 	// ResponseStream: the answer is a file, unsigned by design.
 	ResponseStream     bool
 	ResponseModel      string

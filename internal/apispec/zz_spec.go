@@ -409,6 +409,14 @@ var modelImportMembercardPhoneNumberMemberMemberInformation = []*Field{
 	{Name: "registration_time", Type: String, Required: true, Doc: "member registration time (会员注册时间)"},
 }
 
+var modelMediaImageURL = []*Field{
+	{Name: "media_url", Type: String, Required: true, MaxLength: 256, Doc: "URL of the image, for the marketing APIs' image fields (媒体文件URL地址)"},
+}
+
+var modelMediaUploadedFile = []*Field{
+	{Name: "media_id", Type: String, Required: true, MaxLength: 512, Doc: "media file ID, to pass to the API that needs the file (媒体文件标识ID)"},
+}
+
 var modelMembercardAcceptCardEvent = []*Field{
 	{Name: "event_type", Type: String, Required: true, Enum: []string{"NEW_ACTIVATE", "RECOVER", "MEMBER_CARD_ACCEPT_BY_PHONE_NUMBER"}, EnumName: "MembercardAcceptEventType", Doc: "event type (事件类型)"},
 	{Name: "card_id", Type: String, Required: true, Doc: "membership card template ID (会员卡ID)"},
@@ -1491,6 +1499,25 @@ var operations = []*Operation{
 		ResponseModel: "BrandUserPointBalance", Response: modelBrandUserPointBalance,
 	},
 	{
+		ID: "UploadMediaMarketingImage", Family: "media", Method: "POST", Path: "/v3/marketing/favor/media/image-upload",
+		Summary: "Upload an image (JPG, BMP, PNG, at most 2 MB) for marketing APIs — card logos and backgrounds, coupons — and get its URL.", TitleZh: "图片上传（营销专用）",
+		Docs: []string{"https://pay.weixin.qq.com/docs/merchant/apis/image-upload-for-marketing-only/media/upload-image.html", "https://pay.weixin.qq.com/wiki/doc/apiv3/wxpay/tool/chapter3_1.shtml"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
+			{Name: "filename", Type: String, Required: true, MaxLength: 128, Doc: "file name sent in meta and in the file part; its extension decides the type (bmp, jpeg, jpg, png) (文件名称)"},
+			{Name: "file", Type: File, Required: true, Doc: "content of the file: an io.Seeker (an *os.File) is read twice, to hash then to send; another reader is read once into memory, up to the size limit (文件)"},
+		},
+		Upload:         map[string]int64{"bmp": 2097152, "jpeg": 2097152, "jpg": 2097152, "png": 2097152},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "MediaImageURL", Response: modelMediaImageURL,
+		Errors: []Error{
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "the file part, its type, its size or its sha256 is wrong; see the detail"},
+			{Status: 401, Code: "SIGN_ERROR", Message: "验证不通过", Doc: "the signature over the meta part does not verify"},
+			{Status: 429, Code: "FREQUENCY_LIMITED", Message: "频率超限", Doc: "too many requests; slow down"},
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统错误", Doc: "system error; upload again"},
+		},
+	},
+	{
 		ID: "GetMembercardActivateInformation", Family: "membercard-open", Method: "GET", Path: "/v3/marketing/membercard-open/activate-informations/{activate_ticket}",
 		Summary: "Get the sign-up information the user submitted (jump-activation flow), by activate_ticket.", TitleZh: "获取用户信息（跳转型激活）",
 		Docs: []string{"https://pay.weixin.qq.com/doc/v3/merchant/4012550779", "https://pay.weixin.qq.com/doc/v3/partner/4012727881"}, Callers: []string{"merchant", "partner"},
@@ -2014,6 +2041,64 @@ var operations = []*Operation{
 			{Status: 400, Code: "INVALID_REQUEST", Message: "储值小程序path为空", Doc: "stored-value mini-program path is empty; fill in the path"},
 			{Status: 400, Code: "INVALID_REQUEST", Message: "会员卡ID无效", Doc: "card ID invalid; check card_id"},
 			{Status: 400, Code: "INVALID_REQUEST", Message: "该会员1年内未在本商家有微信支付交易,无法导入", Doc: "member has no WeChat Pay transaction with this merchant within 1 year and cannot be imported; use another phone number"},
+		},
+	},
+	{
+		ID: "UploadMediaServiceImage", Family: "media", Method: "POST", Path: "/v3/merchant-service/images/upload",
+		Summary: "Upload an image (JPG, PNG, BMP, at most 2 MB) for the consumer-complaint APIs and get its media_id.", TitleZh: "商户上传反馈图片",
+		Docs: []string{"https://pay.weixin.qq.com/docs/partner/apis/consumer-complaint/images/create-images.html", "https://pay.weixin.qq.com/wiki/doc/apiv3/wxpay/tool/merchant-service/chapter5_1.shtml"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
+			{Name: "filename", Type: String, Required: true, MaxLength: 128, Doc: "file name sent in meta and in the file part; its extension decides the type (bmp, jpg, png) (文件名称)"},
+			{Name: "file", Type: File, Required: true, Doc: "content of the file: an io.Seeker (an *os.File) is read twice, to hash then to send; another reader is read once into memory, up to the size limit (文件)"},
+		},
+		Upload:         map[string]int64{"bmp": 2097152, "jpg": 2097152, "png": 2097152},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "MediaUploadedFile", Response: modelMediaUploadedFile,
+		Errors: []Error{
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "the file part, its type, its size or its sha256 is wrong; see the detail"},
+			{Status: 401, Code: "SIGN_ERROR", Message: "验证不通过", Doc: "the signature over the meta part does not verify"},
+			{Status: 429, Code: "FREQUENCY_LIMITED", Message: "频率超限", Doc: "too many requests; slow down"},
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统错误", Doc: "system error; upload again"},
+		},
+	},
+	{
+		ID: "UploadMediaImage", Family: "media", Method: "POST", Path: "/v3/merchant/media/upload",
+		Summary: "Upload an image (JPG, BMP, PNG, at most 5 MB) or a PDF (at most 7.5 MB) that another API needs as a media_id, such as merchant onboarding.", TitleZh: "图片上传（文件上传）",
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012760509", "https://pay.weixin.qq.com/docs/partner/apis/contracted-merchant-application/upload.html"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
+			{Name: "filename", Type: String, Required: true, MaxLength: 128, Doc: "file name sent in meta and in the file part; its extension decides the type (bmp, jpeg, jpg, pdf, png) (文件名称)"},
+			{Name: "file", Type: File, Required: true, Doc: "content of the file: an io.Seeker (an *os.File) is read twice, to hash then to send; another reader is read once into memory, up to the size limit (文件)"},
+		},
+		Upload:         map[string]int64{"bmp": 5242880, "jpeg": 5242880, "jpg": 5242880, "pdf": 7864320, "png": 5242880},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "MediaUploadedFile", Response: modelMediaUploadedFile,
+		Errors: []Error{
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "the file part, its type, its size or its sha256 is wrong; see the detail"},
+			{Status: 400, Code: "INVALID_REQUEST", Message: "HTTP 请求不符合微信支付 APIv3 接口规则", Doc: "the request breaks the APIv3 rules"},
+			{Status: 401, Code: "SIGN_ERROR", Message: "验证不通过", Doc: "the signature over the meta part does not verify"},
+			{Status: 429, Code: "FREQUENCY_LIMITED", Message: "频率超限", Doc: "too many requests; slow down"},
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统错误", Doc: "system error; upload again"},
+		},
+	},
+	{
+		ID: "UploadMediaVideo", Family: "media", Method: "POST", Path: "/v3/merchant/media/video_upload",
+		Summary: "Upload a video (AVI, WMV, MPEG, MP4, MOV, MKV, FLV, F4V, M4V, RMVB, at most 5 MB) that another API needs as a media_id.", TitleZh: "视频上传",
+		Docs: []string{"https://pay.weixin.qq.com/wiki/doc/apiv3/wxpay/tool/chapter3_2.shtml"}, Callers: []string{"merchant", "partner"},
+		Idempotent: true,
+		HasBody:    true, Body: []*Field{
+			{Name: "filename", Type: String, Required: true, MaxLength: 128, Doc: "file name sent in meta and in the file part; its extension decides the type (avi, f4v, flv, m4v, mkv, mov, mp4, mpeg, rmvb, wmv) (文件名称)"},
+			{Name: "file", Type: File, Required: true, Doc: "content of the file: an io.Seeker (an *os.File) is read twice, to hash then to send; another reader is read once into memory, up to the size limit (文件)"},
+		},
+		Upload:         map[string]int64{"avi": 5242880, "f4v": 5242880, "flv": 5242880, "m4v": 5242880, "mkv": 5242880, "mov": 5242880, "mp4": 5242880, "mpeg": 5242880, "rmvb": 5242880, "wmv": 5242880},
+		ResponseStatus: 200, ResponseDocumented: true,
+		ResponseModel: "MediaUploadedFile", Response: modelMediaUploadedFile,
+		Errors: []Error{
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "the file part, its type, its size or its sha256 is wrong; see the detail"},
+			{Status: 401, Code: "SIGN_ERROR", Message: "验证不通过", Doc: "the signature over the meta part does not verify"},
+			{Status: 429, Code: "FREQUENCY_LIMITED", Message: "频率超限", Doc: "too many requests; slow down"},
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统错误", Doc: "system error; upload again"},
 		},
 	},
 	{

@@ -29,6 +29,9 @@ type Operation struct {
 	// Stream: the answer is a file, unsigned by design, that the invoker
 	// copies into the io.Writer passed as out.
 	Stream bool
+	// Upload: the request is a media upload (multipart/form-data, signed over
+	// its meta part); the map gives each accepted extension's largest size.
+	Upload map[string]int64
 }
 
 // Invoker runs typed operations; the client implements it. params are the path

@@ -2,7 +2,9 @@ package typed
 
 import (
 	"fmt"
+	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -62,6 +64,33 @@ func (v *Validator) Pattern(location, name, value string, re *regexp.Regexp) {
 	if value != "" && !re.MatchString(value) {
 		v.add(location, name, fmt.Sprintf("%q does not match %s", redact.Clip(value, 64), re))
 	}
+}
+
+// Extension checks that a file name ends in one of the accepted extensions
+// (any case), naming them and their size limits when it does not.
+func (v *Validator) Extension(location, name, filename string, limits map[string]int64) {
+	if filename == "" {
+		return
+	}
+	ext := strings.ToLower(filepath.Ext(filename))
+	if _, ok := limits[strings.TrimPrefix(ext, ".")]; ok && ext != "" {
+		return
+	}
+	v.add(location, name, fmt.Sprintf("%q: the file type must be one of %s", redact.Clip(filename, 64), LimitsText(limits)))
+}
+
+// LimitsText lists accepted extensions with their size limits: "bmp (5 MB),
+// jpg (5 MB), pdf (7.5 MB)".
+func LimitsText(limits map[string]int64) string {
+	exts := make([]string, 0, len(limits))
+	for e := range limits {
+		exts = append(exts, e)
+	}
+	sort.Strings(exts)
+	for i, e := range exts {
+		exts[i] = fmt.Sprintf("%s (%s MB)", e, strconv.FormatFloat(float64(limits[e])/(1<<20), 'f', -1, 64))
+	}
+	return strings.Join(exts, ", ")
 }
 
 // Range checks an integer against documented bounds.

@@ -126,6 +126,9 @@ func goType(g *goFile, f *field, m *model) string {
 	if f.Type == "array" {
 		return "[]" + elem(f.Items)
 	}
+	if f.Type == "file" {
+		return g.use("io") + ".Reader"
+	}
 	t := elem(f.Type)
 	if !f.Required && f.Type != "string" {
 		return "*" + t
@@ -136,6 +139,9 @@ func goType(g *goFile, f *field, m *model) string {
 func jsonTag(f *field) string {
 	if f.Location == "query" {
 		return fmt.Sprintf(`json:"-" query:"%s"`, f.JSON)
+	}
+	if f.Upload != "" {
+		return fmt.Sprintf(`json:"%s" upload:"%s"`, map[string]string{"file": "-", "filename": "filename"}[f.Upload], f.Upload)
 	}
 	if f.Required && f.Type != "array" {
 		return fmt.Sprintf(`json:"%s"`, f.JSON)
@@ -234,6 +240,10 @@ func (g *modelGen) enum(e *enum) {
 func (g *modelGen) model(m *model) {
 	w := g.w
 	switch {
+	case m.IsRequest && m.Op.y.Upload != nil:
+		o := m.Op
+		w.comment("", fmt.Sprintf("%s is the request of %s (%s %s): %s", m.GoName, o.ID, o.Method, o.Path, lowerFirst(o.y.Summary)),
+			"It is sent as multipart/form-data: the meta part {\"filename\", \"sha256\"}, which the request is signed over, then the file.")
 	case m.IsRequest:
 		o := m.Op
 		w.comment("", fmt.Sprintf("%s is the request of %s (%s %s): %s", m.GoName, o.ID, o.Method, o.Path, lowerFirst(o.y.Summary)),
@@ -269,7 +279,7 @@ func needsValidation(m *model, seen map[*model]bool) bool {
 		y := f.y
 		// Only strings and arrays can be checked for presence: required numbers,
 		// booleans and objects are value types.
-		requiredCheck := f.Required && (f.Type == "string" || f.Type == "array")
+		requiredCheck := f.Required && (f.Type == "string" || f.Type == "array" || f.Type == "file")
 		if f.Location == "path" {
 			continue
 		}
@@ -304,6 +314,8 @@ func (g *modelGen) validate(m *model) {
 		name := strconv.Quote(f.JSON)
 		acc := "m." + f.GoName
 		switch {
+		case f.Type == "file":
+			w.p("v.Required(%q, %s, %s != nil)", loc, name, acc)
 		case f.Type == "string":
 			sv := acc
 			if goType(w, f, m) != "string" {
@@ -320,6 +332,9 @@ func (g *modelGen) validate(m *model) {
 			}
 			if f.y.Pattern != "" {
 				w.p("v.Pattern(%q, %s, %s, %s)", loc, name, sv, g.patternVar(f.y.Pattern))
+			}
+			if f.Upload == "filename" {
+				w.p("v.Extension(%q, %s, %s, op%s.Upload)", loc, name, sv, m.Op.ID)
 			}
 		case f.Type == "array":
 			if f.Required {

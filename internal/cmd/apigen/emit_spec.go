@@ -50,6 +50,13 @@ func emitSpec(s *spec) []byte {
 		if o.y.List != nil {
 			w.p("ListOffset: %q,", o.y.List.Offset)
 		}
+		if u := o.y.Upload; u != nil {
+			var lims []string
+			for _, ext := range uploadExts(u) {
+				lims = append(lims, fmt.Sprintf("%q: %d", ext, u.Limits[ext]))
+			}
+			w.p("Upload: map[string]int64{%s},", strings.Join(lims, ", "))
+		}
 		w.p("ResponseStatus: %d, ResponseDocumented: %v,", o.Status, o.Documented)
 		if o.Response != nil {
 			w.p("ResponseModel: %q, Response: model%s,", o.Response.Name, o.Response.Name)
@@ -85,7 +92,7 @@ func strs(ss []string) string {
 	return "[]string{" + strings.Join(q, ", ") + "}"
 }
 
-var specTypes = map[string]string{"string": "String", "integer": "Integer", "number": "Number", "boolean": "Boolean", "object": "Object", "array": "Array"}
+var specTypes = map[string]string{"string": "String", "integer": "Integer", "number": "Number", "boolean": "Boolean", "object": "Object", "array": "Array", "file": "File"}
 
 func fieldList(fs []*field) string {
 	var b strings.Builder

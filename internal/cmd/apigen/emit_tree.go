@@ -257,9 +257,17 @@ func emitTree(s *spec, root *node, fam *family) []byte {
 				}
 			}
 			typed := g.use(importTyped)
-			g.p("var op%s = %s.Operation{ID: %q, Method: %q, Segs: []%s.Segment{%s}, HasBody: %v, Encrypts: %v, Idempotent: %v, Stream: %v}",
+			upload := ""
+			if o.y.Upload != nil {
+				var lims []string
+				for _, ext := range uploadExts(o.y.Upload) {
+					lims = append(lims, fmt.Sprintf("%q: %d", ext, o.y.Upload.Limits[ext]))
+				}
+				upload = ", Upload: map[string]int64{" + strings.Join(lims, ", ") + "}"
+			}
+			g.p("var op%s = %s.Operation{ID: %q, Method: %q, Segs: []%s.Segment{%s}, HasBody: %v, Encrypts: %v, Idempotent: %v, Stream: %v%s}",
 				o.ID, typed, o.ID, o.Method, typed, strings.Join(segs, ", "), o.HasBody, o.Request != nil && hasEncrypted(o.Request, map[*model]bool{}),
-				o.Method != "POST" || o.y.Idempotent, o.Stream)
+				o.Method != "POST" || o.y.Idempotent, o.Stream, upload)
 		}
 		g.p("")
 	}
@@ -375,6 +383,14 @@ func opDoc(o *op) []string {
 	}
 	if o.Stream {
 		notes = append(notes, "The answer is a file, unsigned by design: it is streamed into w, not verified, and not kept in the *core.Response.")
+	}
+	if u := o.y.Upload; u != nil {
+		var lims []string
+		for _, ext := range uploadExts(u) {
+			lims = append(lims, fmt.Sprintf("%s %s", ext, sizeText(u.Limits[ext])))
+		}
+		notes = append(notes, "Sent as multipart/form-data, signed over the meta part; accepted files: "+strings.Join(lims, ", ")+
+			", checked before anything is sent.")
 	}
 	if !o.Documented {
 		notes = append(notes, "The response body is not documented; read it from the *core.Response.")
@@ -544,4 +560,12 @@ func emitTable(s *spec, root *node) []byte {
 		w.p("| `%s %s` | [%s](apiv3/%s) | `%s` | %s → %s | [%s](%s) |", o.Method, o.Path, o.Fam.Package, o.Fam.Package, call, req, res, doc[strings.LastIndex(doc, "/")+1:], doc)
 	}
 	return w.Bytes()
+}
+
+// sizeText writes a byte count as the documentation does: 5 MB, 7.5 MB.
+func sizeText(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MB", n>>20)
+	}
+	return strconv.FormatFloat(float64(n)/(1<<20), 'f', -1, 64) + " MB"
 }

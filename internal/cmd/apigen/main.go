@@ -63,7 +63,7 @@ func run(apiDir, root string) error {
 	for name, src := range outputs {
 		formatted, err := format.Source(src)
 		if err != nil {
-			return fmt.Errorf("%s: %w\n%s", name, err, src)
+			return fmt.Errorf("%s: %w", name, err)
 		}
 		path := filepath.Join(root, name)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

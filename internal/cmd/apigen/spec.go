@@ -82,6 +82,14 @@ type yOp struct {
 	Errors     []*yError  `yaml:"errors"`
 	List       *yList     `yaml:"list"`
 	Example    *yExample  `yaml:"example"`
+	Upload     *yUpload   `yaml:"upload"`
+}
+
+// yUpload marks a media upload: multipart/form-data with a meta part, which
+// the request is signed over, then the file. limits maps each accepted file
+// extension (lower case) to its maximum size in bytes.
+type yUpload struct {
+	Limits map[string]int64 `yaml:"limits"`
 }
 
 // yList marks a paged list operation: offset/limit query parameters, an array
@@ -226,6 +234,7 @@ type field struct {
 	Enum     *enum
 	Model    *model // object / array of object
 	Location string // body, query, path
+	Upload   string // "filename" or "file": a part of an upload request
 }
 
 type op struct {
@@ -438,6 +447,16 @@ func opLess(a, b *op) bool {
 	return methodOrder(a.Method) < methodOrder(b.Method)
 }
 
+// uploadExts lists an upload's extensions, sorted.
+func uploadExts(u *yUpload) []string {
+	var exts []string
+	for e := range u.Limits {
+		exts = append(exts, e)
+	}
+	sort.Strings(exts)
+	return exts
+}
+
 func validPackage(p string) bool {
 	if p == "" || token.IsKeyword(p) {
 		return false
@@ -576,6 +595,25 @@ func (r *resolver) op(o *op) {
 	for _, q := range o.Query {
 		if q.Type != "string" && q.Type != "integer" {
 			r.fail("%s: query parameter %s must be a string or integer", yo.ID, q.JSON)
+		}
+	}
+	if yo.Upload != nil {
+		if yo.Method != "POST" || yo.Request != nil || len(yo.Upload.Limits) == 0 {
+			r.fail("%s: an upload is a POST with upload.limits and no request:", yo.ID)
+		}
+		for ext, n := range yo.Upload.Limits {
+			if ext != strings.ToLower(ext) || strings.ContainsAny(ext, ". /") || n <= 0 {
+				r.fail("%s: upload limit %s: %d: extensions are lower case without a dot, sizes positive", yo.ID, ext, n)
+			}
+		}
+		o.HasBody = true
+		o.Body = []*field{
+			{y: &yField{Name: "filename", Type: "string", Required: true, MaxLength: 128,
+				Doc: "file name sent in meta and in the file part; its extension decides the type (" + strings.Join(uploadExts(yo.Upload), ", ") + ") (文件名称)"},
+				JSON: "filename", GoName: "Filename", Type: "string", Required: true, Location: "body", Upload: "filename"},
+			{y: &yField{Name: "file", Type: "file", Required: true,
+				Doc: "content of the file: an io.Seeker (an *os.File) is read twice, to hash then to send; another reader is read once into memory, up to the size limit (文件)"},
+				JSON: "file", GoName: "File", Type: "file", Required: true, Location: "body", Upload: "file"},
 		}
 	}
 	if yo.Request != nil {
