@@ -94,6 +94,8 @@ func fixture(op *apispec.Operation, name, membercardCode string) (string, bool) 
 			return "", false
 		}
 		return membercardCode, true
+	case "activity_id":
+		return emulator.DemoActivityID, true
 	case "sub_mchid":
 		return emulator.DemoSubMchID, true
 	case "sub_appid":
