@@ -67,7 +67,12 @@ func (inv invoker) Invoke(ctx context.Context, op *typed.Operation, params []str
 			return nil, err
 		}
 		ext := strings.TrimPrefix(strings.ToLower(filepath.Ext(name)), ".")
-		if cl.upload, err = newUploadBody(op.ID, name, file, op.Upload[ext], cfg.Meta); err != nil {
+		limit, ok := op.Upload[ext]
+		if !ok { // without validation (WithoutValidation), the limits still hold
+			return nil, &ValidationError{Operation: op.ID, Issues: []FieldIssue{{Field: "filename", Location: "body",
+				Issue: "the file type must be one of " + typed.LimitsText(op.Upload)}}}
+		}
+		if cl.upload, err = newUploadBody(op.ID, name, file, limit, cfg.Meta); err != nil {
 			return nil, err
 		}
 		cl.body, cl.query = nil, cfg.Query

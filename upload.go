@@ -125,6 +125,9 @@ func newUploadBody(op, filename string, file io.Reader, limit int64, extra map[s
 	issue := func(text string) error {
 		return &ValidationError{Operation: op, Issues: []FieldIssue{{Field: "file", Location: "body", Issue: text}}}
 	}
+	if filename == "" || file == nil {
+		return nil, issue("needs a file name and a reader")
+	}
 	if err := typed.CheckText("the file name", filename); err != nil {
 		return nil, err
 	}

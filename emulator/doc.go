@@ -40,7 +40,8 @@
 //     JSON Pointer into the body or a parameter name. Unknown fields pass, as
 //     the protocol requires.
 //  7. The operation: real behaviour and state for the core operations and the
-//     obvious lifecycles (card templates, user cards, imports, callback URL);
+//     obvious lifecycles (card templates, user cards, imports, callback URL,
+//     brand-member coupon activities);
 //     every other operation gets an answer synthesised from the spec's
 //     response fields, echoing request values where names match.
 //

@@ -227,6 +227,8 @@ func fixture(op *apispec.Operation, name string, fx fixtures) (string, bool) {
 			return "", false
 		}
 		return fx["code"], true
+	case "activity_id":
+		return emulator.DemoActivityID, true
 	case "sub_mchid":
 		if op.Family == "refund-domestic" || op.Family == "bill" {
 			return "", false // these take a sub_mchid only for a sub-merchant's refund or bill

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wxpaykit/wxpay"
 	"github.com/wxpaykit/wxpay/apiv3/cardmember"
@@ -43,15 +44,16 @@ func TestListPaging(t *testing.T) {
 		total, n      int
 	}{
 		// This list's offset is a page index (分页页码): pages of limit items.
-		{"0", "10", 3, 3},
-		{"1", "1", 3, 1},
-		{"1", "2", 3, 1}, // the second page of two holds the third card
-		{"3", "10", 3, 0},
-		{"99", "10", 3, 0},
-		{"2", "9223372036854775807", 3, 0}, // offset×limit overflows int64
-		{"9223372036854775807", "2", 3, 0},
+		{"0", "10", 4, 4},
+		{"1", "1", 4, 1},
+		{"1", "3", 4, 1}, // the second page of three holds the fourth card
+		{"3", "10", 4, 0},
+		{"99", "10", 4, 0},
+		{"2", "9223372036854775807", 4, 0}, // offset×limit overflows int64
+		{"9223372036854775807", "2", 4, 0},
 	}
-	// The demo merchant owns the SYSTEM_ALLOCATE and REAL_TIME cards; one more.
+	// The demo merchant owns the SYSTEM_ALLOCATE, REAL_TIME and
+	// MERCHANT_DEPOSIT cards; one more.
 	create, _ := apispec.ByID("CreateMembercardCard")
 	if _, err := c.Chain(create.Path).Post(ctx, minimal(create, create.Body, nil, true)); err != nil {
 		t.Fatalf("create: %v", err)
@@ -82,6 +84,7 @@ func TestImportRules(t *testing.T) {
 	srv, c := newServer(t)
 	ctx := context.Background()
 	e := srv.Emulator
+	fixtures := e.MembershipCount() // the demo member's cards
 	e.AddUser(emulator.User{OpenID: "oOtherApp", AppID: "wxOtherApp0000001"})
 	imp := func(card string, r *membercardopen.ImportUserRequest) (string, error) {
 		m, _, err := c.V3.Marketing.MembercardOpen.Cards.CardID(card).Users.Import.Post(ctx, r)
@@ -125,8 +128,8 @@ func TestImportRules(t *testing.T) {
 	if _, err := imp(emulator.DemoCardID, &membercardopen.ImportUserRequest{OpenID: "oLater", OutRequestNo: "r-4"}); err != nil {
 		t.Errorf("after adding the user: %v", err)
 	}
-	if n := e.MembershipCount(); n != 3 {
-		t.Errorf("%d memberships, want 3", n)
+	if n := e.MembershipCount() - fixtures; n != 3 {
+		t.Errorf("%d memberships imported, want 3", n)
 	}
 	// Deposited codes: duplicates (in the pool or in use) are refused.
 	if err := e.AddCard(emulator.Card{ID: "pbLatDeposit", Family: emulator.MembercardFamily, MchID: emulator.DemoMchID, CodeMode: emulator.MerchantDeposit}); err != nil {
@@ -267,4 +270,80 @@ func TestServeHTTPDirectly(t *testing.T) {
 	if w.Code != http.StatusOK || w.Header().Get("Wechatpay-Signature") == "" || w.Header().Get("Content-Type") != "application/json; charset=utf-8" {
 		t.Errorf("%d %v %s", w.Code, w.Header(), w.Body)
 	}
+}
+
+// Brand-member coupon activities: the state follows the clock until the
+// activity is terminated; an activity is found only through its own brand.
+func TestMembershipActivities(t *testing.T) {
+	t.Parallel()
+	srv, c := newServer(t)
+	ctx := context.Background()
+	acts := c.V3.Brand.Partner.CardMember.MembershipActivities
+	req := &cardmember.CreateMembershipActivityRequest{
+		OutRequestNo: "act-1", BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID,
+		ActivityChannel: cardmember.ActivityChannelMechantAppComponent, Title: "春节入会礼", SubTitle: "3张满减券",
+		BeginTime: "2026-01-02T00:00:00+08:00", EndTime: "2026-01-03T00:00:00+08:00", ApplyTotal: 500,
+		ProductCouponStockList: []cardmember.ProductCouponStock{{ProductCouponID: "1002631856790419876", StockID: "98065002"}},
+	}
+	created, _, err := acts.Post(ctx, req)
+	if err != nil || created.ActivityState != "MEMBERSHIP_ACTIVITY_CREATED" || created.ApplyAvailable != 500 || created.ActivityID == emulator.DemoActivityID {
+		t.Fatalf("create: %+v %v", created, err)
+	}
+	if again, _, err := acts.Post(ctx, req); err != nil || again.ActivityID != created.ActivityID {
+		t.Errorf("repeat: %+v %v", again, err)
+	}
+	state := func(id string) cardmember.ActivityState {
+		t.Helper()
+		got, _, err := acts.ActivityID(id).Get(ctx, &cardmember.GetMembershipActivityRequest{BrandID: emulator.DemoBrandID})
+		if err != nil {
+			t.Fatalf("get %s: %v", id, err)
+		}
+		return got.ActivityState
+	}
+	count := func(s cardmember.ActivityState) int64 {
+		t.Helper()
+		list, _, err := acts.Get(ctx, &cardmember.ListMembershipActivitiesRequest{BrandID: emulator.DemoBrandID, ActivityState: s, Limit: 10})
+		if err != nil || list.TotalCount != int64(len(list.Data)) {
+			t.Fatalf("list %q: %+v %v", s, list, err)
+		}
+		return list.TotalCount
+	}
+	if n, effective := count(""), count("MEMBERSHIP_ACTIVITY_EFFECTIVE"); n != 2 || effective != 1 {
+		t.Errorf("%d activities, %d in effect; want the fixture's and the new one, the fixture's in effect", n, effective)
+	}
+	srv.Clock().Advance(24 * time.Hour)
+	if s := state(created.ActivityID); s != "MEMBERSHIP_ACTIVITY_EFFECTIVE" {
+		t.Errorf("after begin_time: %s", s)
+	}
+	srv.Clock().Advance(24 * time.Hour)
+	if s := state(created.ActivityID); s != "MEMBERSHIP_ACTIVITY_EXPIRED" {
+		t.Errorf("after end_time: %s", s)
+	}
+	term, _, err := acts.ActivityID(emulator.DemoActivityID).Terminate.Post(ctx, &cardmember.TerminateMembershipActivityRequest{BrandID: emulator.DemoBrandID})
+	if err != nil || term.ActivityState != "MEMBERSHIP_ACTIVITY_TERMINATED" {
+		t.Fatalf("terminate: %+v %v", term, err)
+	}
+	srv.Clock().Advance(365 * 24 * time.Hour)
+	if s := state(emulator.DemoActivityID); s != "MEMBERSHIP_ACTIVITY_TERMINATED" {
+		t.Errorf("terminated, then past end_time: %s", s)
+	}
+	_, _, err = acts.ActivityID("999999").Get(ctx, &cardmember.GetMembershipActivityRequest{BrandID: emulator.DemoBrandID})
+	apiErr(t, err, 404, "RESOURCE_NOT_EXISTS", "")
+	_, _, err = acts.ActivityID(emulator.DemoActivityID).Get(ctx, &cardmember.GetMembershipActivityRequest{BrandID: "1999"})
+	apiErr(t, err, 400, "INVALID_REQUEST", "品牌ID无效或不属于该服务商")
+}
+
+// The pay-view token of a brand card is valid 10 minutes, for a user of the
+// card's AppID.
+func TestPayViewToken(t *testing.T) {
+	t.Parallel()
+	_, c := newServer(t)
+	ctx := context.Background()
+	pv := c.V3.Brand.Partner.CardMember.PayViewTokens
+	tok, _, err := pv.Post(ctx, &cardmember.CreatePayViewTokenRequest{BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, OpenID: emulator.DemoMemberOpenID})
+	if err != nil || tok.ExpireTime != "2026-01-01T10:10:00+08:00" || len(tok.Token) != 32 {
+		t.Fatalf("%+v %v", tok, err)
+	}
+	_, _, err = pv.Post(ctx, &cardmember.CreatePayViewTokenRequest{BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, OpenID: "oNobody"})
+	apiErr(t, err, 400, "PARAM_ERROR", "OpenID有误")
 }

@@ -77,22 +77,24 @@ type Membership struct {
 type memberKey struct{ card, openid string }
 
 type state struct {
-	mu           sync.Mutex
-	brands       map[string]*Brand
-	cards        map[string]*Card
-	users        map[string]*User
-	subMerchants map[string]*SubMerchant
-	members      map[memberKey]*Membership
-	byCode       map[memberKey]*Membership // (card, code)
-	cardMembers  map[string][]*Membership  // card → memberships, in import order
-	userMembers  map[string][]*Membership  // openid → memberships, in import order
-	idem         map[idemKey]*idem
-	deposited    map[string][]string // card → codes not yet used, in deposit order
-	depositedSet map[memberKey]bool  // (card, code) of the codes in deposited
-	callbacks    map[string]string   // mchid → notify_url (membercard)
-	resources    map[string]map[string]any
-	pay          payments
-	media        mediaStore
+	mu            sync.Mutex
+	brands        map[string]*Brand
+	cards         map[string]*Card
+	users         map[string]*User
+	subMerchants  map[string]*SubMerchant
+	members       map[memberKey]*Membership
+	byCode        map[memberKey]*Membership // (card, code)
+	cardMembers   map[string][]*Membership  // card → memberships, in import order
+	userMembers   map[string][]*Membership  // openid → memberships, in import order
+	idem          map[idemKey]*idem
+	deposited     map[string][]string       // card → codes not yet used, in deposit order
+	depositedSet  map[memberKey]bool        // (card, code) of the codes in deposited
+	callbacks     map[string]string         // mchid → notify_url (membercard)
+	activities    map[string]map[string]any // activity_id → brand-member coupon activity
+	activityOrder []string                  // activity_ids in creation order
+	resources     map[string]map[string]any
+	pay           payments
+	media         mediaStore
 }
 
 func (s *state) init() {
@@ -109,6 +111,7 @@ func (s *state) init() {
 	s.deposited = map[string][]string{}
 	s.depositedSet = map[memberKey]bool{}
 	s.callbacks = map[string]string{}
+	s.activities = map[string]map[string]any{}
 	s.resources = map[string]map[string]any{}
 }
 

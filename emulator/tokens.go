@@ -18,6 +18,20 @@ func (e *Emulator) preAuthToken(r *request) answer {
 	})
 }
 
+// payViewToken: the "show payment code" component token, valid 10 minutes,
+// for a user of the card's AppID.
+func (e *Emulator) payViewToken(r *request) answer {
+	return owned(e, r, (*state).bodyBrandCard, func(card *Card) answer {
+		if openID := str(r.body, "openid"); !e.state.users[openID].fits(card) {
+			return unknownOpenID(openID)
+		}
+		return ok(map[string]any{
+			"token":       e.randString(32, alnum),
+			"expire_time": rfc3339(e.nowCST().Add(10 * time.Minute)),
+		})
+	})
+}
+
 func (e *Emulator) permissionToken(r *request) answer {
 	return owned(e, r, (*state).membercardCard, func(*Card) answer {
 		return ok(map[string]any{"permission_token": "pt_" + e.randString(64, alnum)})

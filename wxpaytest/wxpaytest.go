@@ -28,8 +28,9 @@ import (
 )
 
 // APIv3Key is the server's APIv3 key, as text. The fixtures every server starts
-// with (merchant, brand, cards, users, sub-merchant) are the emulator's Demo
-// constants: emulator.DemoMchID, emulator.DemoCardID, …
+// with (merchant, brand, cards, users, a member's user cards, a coupon
+// activity, sub-merchant, callback URL) are the emulator's Demo constants:
+// emulator.DemoMchID, emulator.DemoCardID, …
 const APIv3Key = "wxpaytestAPIv3Key0123456789abcde"
 
 // Start is where the fake clock starts: 2026-01-01 10:00:00 China Standard Time.

@@ -15,7 +15,7 @@ type ImageURL struct {
 
 // UploadImageRequest is the request of UploadMediaImage (POST /v3/merchant/media/upload): upload an image (JPG, BMP, PNG, at most 5 MB) or a PDF (at most 7.5 MB) that another API needs as a media_id, such as merchant onboarding.
 //
-// Path parameters come from the call chain; fields marked as query parameters are sent in the URL, the others in the JSON body.
+// It is sent as multipart/form-data: the meta part {"filename", "sha256"}, which the request is signed over, then the file.
 type UploadImageRequest struct {
 	// Filename is the file name sent in meta and in the file part; its extension decides the type (bmp, jpeg, jpg, pdf, png) (文件名称). Required. At most 128 characters.
 	Filename string `json:"filename" upload:"filename"`
@@ -43,7 +43,7 @@ func (m *UploadImageRequest) Validate() error {
 
 // UploadMarketingImageRequest is the request of UploadMediaMarketingImage (POST /v3/marketing/favor/media/image-upload): upload an image (JPG, BMP, PNG, at most 2 MB) for marketing APIs — card logos and backgrounds, coupons — and get its URL.
 //
-// Path parameters come from the call chain; fields marked as query parameters are sent in the URL, the others in the JSON body.
+// It is sent as multipart/form-data: the meta part {"filename", "sha256"}, which the request is signed over, then the file.
 type UploadMarketingImageRequest struct {
 	// Filename is the file name sent in meta and in the file part; its extension decides the type (bmp, jpeg, jpg, png) (文件名称). Required. At most 128 characters.
 	Filename string `json:"filename" upload:"filename"`
@@ -71,7 +71,7 @@ func (m *UploadMarketingImageRequest) Validate() error {
 
 // UploadServiceImageRequest is the request of UploadMediaServiceImage (POST /v3/merchant-service/images/upload): upload an image (JPG, PNG, BMP, at most 2 MB) for the consumer-complaint APIs and get its media_id.
 //
-// Path parameters come from the call chain; fields marked as query parameters are sent in the URL, the others in the JSON body.
+// It is sent as multipart/form-data: the meta part {"filename", "sha256"}, which the request is signed over, then the file.
 type UploadServiceImageRequest struct {
 	// Filename is the file name sent in meta and in the file part; its extension decides the type (bmp, jpg, png) (文件名称). Required. At most 128 characters.
 	Filename string `json:"filename" upload:"filename"`
@@ -99,7 +99,7 @@ func (m *UploadServiceImageRequest) Validate() error {
 
 // UploadVideoRequest is the request of UploadMediaVideo (POST /v3/merchant/media/video_upload): upload a video (AVI, WMV, MPEG, MP4, MOV, MKV, FLV, F4V, M4V, RMVB, at most 5 MB) that another API needs as a media_id.
 //
-// Path parameters come from the call chain; fields marked as query parameters are sent in the URL, the others in the JSON body.
+// It is sent as multipart/form-data: the meta part {"filename", "sha256"}, which the request is signed over, then the file.
 type UploadVideoRequest struct {
 	// Filename is the file name sent in meta and in the file part; its extension decides the type (avi, f4v, flv, m4v, mkv, mov, mp4, mpeg, rmvb, wmv) (文件名称). Required. At most 128 characters.
 	Filename string `json:"filename" upload:"filename"`

@@ -71,9 +71,12 @@ func emitExample(g *goFile, f *family, n *node, o *op) {
 		call += ", &" + pkg + "." + o.Request.GoName + exampleObject(g, pkg, o.Request, ex.Request)
 	}
 	call += ")"
-	if o.Response != nil {
+	switch {
+	case o.Response != nil && len(ex.Print) > 0:
 		g.p("out, resp, err := %s", call)
-	} else {
+	case o.Response != nil: // an answer with nothing worth printing (random tokens, say)
+		g.p("_, resp, err := %s", call)
+	default:
 		g.p("resp, err := %s", call)
 	}
 	fmtPkg := g.use("fmt")
