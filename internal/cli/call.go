@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,7 +25,8 @@ func callCommand() *command {
 signed with the merchant key; the answer's signature is verified before it is printed as
 indented JSON on stdout. {name} segments are filled with --path name=value.
 
-The body comes from --json: a literal '{…}', @file, or - for stdin. Fields that WeChat Pay
+The body comes from --json: a literal '{…}', @file, or - for stdin; --file FILE uploads a
+file instead (multipart/form-data: meta {filename, sha256}, signed, then the file). Fields that WeChat Pay
 requires encrypted are named with --encrypt and a JSON Pointer: their plaintext stays in the
 file or on stdin (never on the command line) and is encrypted before sending, with
 Wechatpay-Serial set.
@@ -31,7 +34,8 @@ Wechatpay-Serial set.
 Examples:
   wxpay call GET /v3/marketing/membercard-open/cards/{card_id} --path card_id=pbLat…
   wxpay call POST /v3/payroll-card/tokens --json @req.json --encrypt /user_name --encrypt /id_card_number
-  echo '{"notify_url":"https://example.com/n"}' | wxpay call PATCH /v3/marketing/membercard-open/callback --json -`,
+  echo '{"notify_url":"https://example.com/n"}' | wxpay call PATCH /v3/marketing/membercard-open/callback --json -
+  wxpay call POST /v3/marketing/favor/media/image-upload --file logo.png`,
 		setup: func(fs *flag.FlagSet) func(context.Context, IO, []string) error {
 			var conn connFlags
 			conn.register(fs)
@@ -41,6 +45,7 @@ Examples:
 			fs.Var(&headers, "header", "extra header `Name:value` (repeatable)")
 			fs.Var(&encrypt, "encrypt", "JSON `pointer` of a body string to encrypt (repeatable)")
 			jsonArg := fs.String("json", "", "request body: '{…}', @file or - for stdin")
+			fileArg := fs.String("file", "", "`file` to upload (multipart/form-data, signed over its meta part) instead of a JSON body")
 			include := fs.Bool("i", false, "print the status line and headers before the body")
 			return func(ctx context.Context, io IO, args []string) error {
 				if len(args) != 2 {
@@ -73,6 +78,25 @@ Examples:
 						return usagef("--header %q: want Name:value", kv)
 					}
 					opts = append(opts, wxpay.Header(strings.TrimSpace(k), strings.TrimSpace(v)))
+				}
+				if *fileArg != "" {
+					if method != "POST" || *jsonArg != "" || len(encrypt) > 0 {
+						return usagef("--file uploads with POST, without --json or --encrypt")
+					}
+					f, err := os.Open(*fileArg)
+					if err != nil {
+						return usagef("%v", err)
+					}
+					defer f.Close()
+					client, _, err := conn.client(io)
+					if err != nil {
+						return err
+					}
+					resp, err := client.Chain(args[1]).Upload(ctx, filepath.Base(*fileArg), f, opts...)
+					if err != nil {
+						return err
+					}
+					return printResponse(io.Stdout, resp, *include)
 				}
 				body, err := readBody(*jsonArg, io.Stdin, encrypt)
 				if err != nil {

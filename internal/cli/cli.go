@@ -64,7 +64,7 @@ func (e *ExitError) Unwrap() error { return e.Err }
 
 func root() *command {
 	return &command{name: "wxpay", short: "WeChat Pay APIv3 from the command line, and a local emulator",
-		subs: []*command{demoCommand(), emulatorCommand(), callCommand(), certificatesCommand(), importCommand("membercard"), importCommand("brand"), versionCommand()}}
+		subs: []*command{demoCommand(), emulatorCommand(), callCommand(), uploadCommand(), billCommand(), certificatesCommand(), importCommand("membercard"), importCommand("brand"), versionCommand()}}
 }
 
 // Run executes the command line args (without the program name).
@@ -208,6 +208,11 @@ func ExitCode(err error, stderr io.Writer) int {
 	switch {
 	case errors.As(err, &ue):
 		fmt.Fprintln(stderr, "wxpay:", ue.msg)
+		return ExitUsage
+	case errors.Is(err, wxpay.ErrInvalidRequest):
+		// Refused before sending: a bad header, path or query value, a
+		// request that fails validation — the command line's input.
+		fmt.Fprintln(stderr, err)
 		return ExitUsage
 	case errors.As(err, &ee):
 		if ee.Err != nil {

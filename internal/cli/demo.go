@@ -18,12 +18,16 @@ import (
 
 func demoCommand() *command {
 	return &command{
-		name: "demo", short: "run the four seed operations in every call style on the embedded emulator",
+		name: "demo", short: "run the seed operations, a payment and an upload on the embedded emulator",
 		long: `Starts the emulator in-process on 127.0.0.1 with freshly generated keys, then calls the four
 seed operations — brand join-membership token, merchant permission token, payroll-card token
 (with encrypted fields) and member import by openid — through the typed chain, the
-declarative chain and asynchronously, then shows one documented error. Every answer is signed
-by the emulator and verified by the client. Needs no credentials and no network.`,
+declarative chain and asynchronously, and shows one documented error. Then it takes money end
+to end — a JSAPI order, the payer's signed parameters, the payment and its verified
+TRANSACTION.SUCCESS notification, the query, a partial refund and REFUND.SUCCESS, the day's
+trade bill downloaded and its hash checked — and uploads a logo to create a card template with
+it. Every answer is signed by the emulator and verified by the client. Needs no credentials
+and no network.`,
 		setup: func(fs *flag.FlagSet) func(context.Context, IO, []string) error {
 			return func(ctx context.Context, io IO, args []string) error {
 				if len(args) > 0 {
@@ -63,14 +67,16 @@ func runDemo(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d := demo{ctx: ctx, c: client, out: out}
-	fmt.Fprintf(out, "wxpay demo: the four seed operations on the embedded emulator at %s\n", base)
+	d := demo{ctx: ctx, c: client, out: out, sb: sb}
+	fmt.Fprintf(out, "wxpay demo: the seed operations, a payment and a card with its logo, on the embedded emulator at %s\n", base)
 	fmt.Fprintf(out, "merchant %s, WeChat Pay public key %s\n", sb.MchID, sb.PublicKeyID)
 	d.brandToken()
 	d.permissionToken()
 	d.payrollToken()
 	d.importMember()
 	d.documentedError()
+	d.paymentFlow()
+	d.cardWithLogo()
 	if d.failed != nil {
 		return fmt.Errorf("demo: %w", d.failed)
 	}
@@ -81,6 +87,7 @@ func runDemo(ctx context.Context, out io.Writer) error {
 type demo struct {
 	ctx    context.Context
 	c      *wxpay.Client
+	sb     *emulator.Sandbox
 	out    io.Writer
 	failed error
 }
