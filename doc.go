@@ -19,5 +19,10 @@
 //	resp, err := client.Chain("v3/marketing/membercard-open/cards/{card_id}/permission-tokens").
 //		Post(ctx, map[string]any{"activate_type": "AUTO_ACTIVATE"}, wxpay.PathParam("card_id", cardID))
 //
+// The typed chain, client.V3, mirrors the URL with one package per product family
+// under apiv3/ (pay, refunddomestic, bill, media, membercardopen, …):
+//
+//	resp, err := client.V3.Pay.Transactions.JSAPI.Post(ctx, &pay.PrepayJSAPIRequest{…})
+//
 // Every call has an asynchronous twin returning a *Future.
 package wxpay
