@@ -75,6 +75,29 @@ type rejection struct {
 	ErrCode, Text string
 }
 
+// rejectionOf records why row failed, with its values in the form the journal
+// and the rejects file keep them (see shown).
+func rejectionOf(row Row, errCode, text string) *rejection {
+	return &rejection{Row: row.Number, OpenID: shown(row.OpenID), Code: shown(row.Code),
+		ErrCode: clip(errCode, maxErrorCode), Text: clip(text, maxErrorText)}
+}
+
+const (
+	maxErrorText = 512 // characters of an error message kept per rejected row
+	maxErrorCode = 64
+)
+
+// clip shortens s to at most n characters.
+func clip(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i] + "…"
+		}
+		n--
+	}
+	return s
+}
+
 // entry is one journal line.
 type entry struct {
 	row int64

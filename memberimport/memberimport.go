@@ -1,43 +1,17 @@
-// Package memberimport imports existing members into a membership card, one API
-// call per member, resumably: a crash or a kill neither loses nor duplicates a
-// member.
-//
-// Input is a CSV file of openid[,code] rows (an "openid,code" header is
-// skipped). Each row becomes one call to
-//
-//   - Membercard: POST /v3/marketing/membercard-open/cards/{card_id}/users/import
-//   - Brand:      POST /v3/brand/partner/card-member/user-cards/import-by-openid
-//
-// Why nothing is lost or duplicated: every row's out_request_no is derived from
-// its content (card and openid), so sending a row twice is a repeat the server
-// answers with the original result; finished rows are appended to an fsync'd
-// journal in small groups, and a new run skips what the journal holds and sends
-// the rest again. Rows that fail for good (an unknown openid, a bad code) are
-// journaled as rejected and listed in the rejects file with their error code;
-// rows that fail temporarily (network, 5xx after the client's retries) are left
-// for the next run.
-//
-//	sum, err := memberimport.Run(ctx, memberimport.Config{
-//		Client: client, Kind: memberimport.Membercard, CardID: "pbLat…",
-//		InputPath: "members.csv", Concurrency: 8, QPS: 50,
-//	})
 package memberimport
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/wxpaykit/wxpay"
 	"github.com/wxpaykit/wxpay/internal/ctxwait"
@@ -72,7 +46,7 @@ type Config struct {
 	BrandID   string
 	ValidDate wxpay.ValidDateInformation
 
-	InputPath   string // CSV file of openid[,code]
+	InputPath   string // CSV file of members: see "Input" in the package doc
 	JournalPath string // default InputPath + ".journal"
 	RejectsPath string // default InputPath + ".rejects.csv"
 
@@ -168,7 +142,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	fp, rows, err := fingerprint(cfg.InputPath)
+	fp, rows, err := fingerprint(cfg.InputPath, cfg.Kind)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +157,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		send = cfg.apiSender(h.Pickup)
 	}
 	sum := &Summary{Rows: rows, Journal: cfg.JournalPath, Rejects: cfg.RejectsPath}
-	r := &run{cfg: &cfg, send: send, sum: sum, done: done, journal: j}
+	r := &run{cfg: &cfg, send: send, sum: sum, done: done, journal: j, fingerprint: fp}
 	runErr := r.do(ctx)
 	closeErr := j.Close()
 	rejErr := writeRejects(cfg.JournalPath, cfg.RejectsPath)
@@ -211,6 +185,8 @@ type run struct {
 	sum     *Summary
 	done    bitset
 	journal *journal
+	// fingerprint of the input when the run started
+	fingerprint string
 
 	imported, rejected, failed, skipped atomic.Int64
 	consecutive                         atomic.Int64
@@ -222,7 +198,7 @@ func (r *run) do(ctx context.Context) error {
 	defer cancel(nil)
 	r.start = time.Now()
 
-	rows := make(chan Row, r.cfg.Concurrency*2)
+	rows := make(chan item, r.cfg.Concurrency*2)
 	results := make(chan result, r.cfg.Concurrency*2)
 	lim := newLimiter(r.cfg.QPS)
 
@@ -269,53 +245,52 @@ func (r *run) do(ctx context.Context) error {
 	return nil
 }
 
-// read streams the CSV, sending the rows the journal does not hold yet.
-func (r *run) read(ctx context.Context, out chan<- Row) error {
+// read streams the input, sending the rows the journal does not hold yet. It
+// hashes what it reads and checks it against the fingerprint taken before the
+// run, so that a file changed meanwhile cannot be mixed up with the journal.
+func (r *run) read(ctx context.Context, out chan<- item) error {
 	f, err := os.Open(r.cfg.InputPath)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	cr := csv.NewReader(bufio.NewReaderSize(f, 256<<10))
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	var n int64
+	h := sha256.New()
+	in := newInputReader(io.TeeReader(f, h), r.cfg.Kind, r.cfg.InputPath)
 	for {
-		rec, err := cr.Read()
+		it, err := in.next()
 		if err == io.EOF {
-			return nil
+			break
 		}
 		if err != nil {
-			return fmt.Errorf("reading %s: %w", r.cfg.InputPath, err)
+			return err
 		}
-		if n == 0 && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "openid") {
-			continue // header row
+		if it.Number > r.sum.Rows {
+			return fmt.Errorf("%w: it has more rows than when the run started", errInputChanged)
 		}
-		n++
-		if r.done.has(n) {
+		if r.done.has(it.Number) {
 			r.skipped.Add(1)
 			continue
 		}
-		row := Row{Number: n}
-		if len(rec) > 0 {
-			row.OpenID = strings.TrimSpace(rec[0])
-		}
-		if len(rec) > 1 {
-			row.Code = strings.TrimSpace(rec[1])
-		}
 		select {
-		case out <- row:
+		case out <- it:
 		case <-ctx.Done():
 			return nil
 		}
 	}
+	if fingerprintOf(h) != r.fingerprint || in.n != r.sum.Rows {
+		return errInputChanged
+	}
+	return nil
 }
 
+var errInputChanged = errors.New("memberimport: the input file changed during the run; restore it and run again")
+
 // one imports a row and classifies the outcome.
-func (r *run) one(ctx context.Context, row Row) result {
-	if reason := r.invalid(row); reason != "" {
+func (r *run) one(ctx context.Context, it item) result {
+	row := it.Row
+	if it.invalid != "" {
 		r.rejected.Add(1)
-		return result{e: entry{row: row.Number, rej: &rejection{Row: row.Number, OpenID: row.OpenID, Code: row.Code, ErrCode: "INVALID_ROW", Text: reason}}}
+		return result{e: entry{row: row.Number, rej: rejectionOf(row, invalidRowCode, it.invalid)}}
 	}
 	_, err := r.send(ctx, row, RequestNo(r.cfg.Kind, r.cfg.CardID, row.OpenID))
 	var ae *wxpay.APIError
@@ -326,29 +301,17 @@ func (r *run) one(ctx context.Context, row Row) result {
 		return result{e: entry{row: row.Number}}
 	case errors.Is(err, wxpay.ErrInvalidRequest):
 		r.rejected.Add(1)
-		return result{e: entry{row: row.Number, rej: &rejection{Row: row.Number, OpenID: row.OpenID, Code: row.Code, ErrCode: "INVALID_ROW", Text: err.Error()}}}
+		return result{e: entry{row: row.Number, rej: rejectionOf(row, invalidRowCode, err.Error())}}
 	case errors.As(err, &ae) && !ae.Temporary():
 		r.rejected.Add(1)
 		r.consecutive.Store(0)
-		return result{e: entry{row: row.Number, rej: &rejection{Row: row.Number, OpenID: row.OpenID, Code: row.Code, ErrCode: ae.Code, Text: ae.Message}}}
+		return result{e: entry{row: row.Number, rej: rejectionOf(row, ae.Code, ae.Message)}}
 	}
 	if ctx.Err() == nil {
 		r.failed.Add(1)
 		r.consecutive.Add(1)
 	}
 	return result{failed: err}
-}
-
-func (r *run) invalid(row Row) string {
-	switch {
-	case row.OpenID == "":
-		return "empty openid"
-	case utf8.RuneCountInString(row.OpenID) > 128:
-		return "openid longer than 128 characters"
-	case r.cfg.Kind == Brand && row.Code == "":
-		return "brand imports need a code (user_card_code) in the second column"
-	}
-	return ""
 }
 
 // maxBatch bounds one journal group commit.
@@ -427,31 +390,30 @@ func (c *Config) apiSender(pickup string) Sender {
 }
 
 // fingerprint hashes the input and counts its data rows in one streaming pass.
-func fingerprint(path string) (string, int64, error) {
+// It reads the whole file the way the run will, so an unusable header is
+// reported here, before anything is sent.
+func fingerprint(path string, kind Kind) (string, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", 0, err
 	}
 	defer f.Close()
 	h := sha256.New()
-	cr := csv.NewReader(bufio.NewReaderSize(io.TeeReader(f, h), 256<<10))
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	var rows int64
+	in := newInputReader(io.TeeReader(f, h), kind, path)
 	for {
-		rec, err := cr.Read()
+		_, err := in.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return "", 0, fmt.Errorf("reading %s: %w", path, err)
+			return "", 0, err
 		}
-		if rows == 0 && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "openid") {
-			continue
-		}
-		rows++
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:32], rows, nil
+	return fingerprintOf(h), in.n, nil
+}
+
+func fingerprintOf(h hash.Hash) string {
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:32]
 }
 
 // limiter spaces call starts 1/QPS apart (no burst).
