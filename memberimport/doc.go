@@ -40,7 +40,10 @@
 // run skips what the journal holds and sends the rest again. Rows that fail for
 // good (an unknown openid, a bad code) are journaled as rejected and listed in
 // the rejects file with their error code; rows that fail temporarily (network,
-// 5xx after the client's retries) are left for the next run.
+// 5xx after the client's retries) are left for the next run. A journal is
+// untrusted input too: damage is repaired when that is safe and refused
+// otherwise (ErrJournalCorrupt, ErrJournalMismatch), in memory bounded by the
+// input file.
 //
 //	sum, err := memberimport.Run(ctx, memberimport.Config{
 //		Client: client, Kind: memberimport.Membercard, CardID: "pbLat…",

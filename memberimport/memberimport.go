@@ -9,9 +9,12 @@ import (
 	"hash"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/wxpaykit/wxpay"
 	"github.com/wxpaykit/wxpay/internal/ctxwait"
@@ -77,6 +80,9 @@ type Summary struct {
 	Journal   string
 	Rejects   string
 	Interrupt error // why the run stopped early, if it did
+	// Notices says what the run repaired on its way (a torn journal tail,
+	// repeated journal lines); nothing was lost by it.
+	Notices []string
 
 	rejectedNow int64
 }
@@ -104,12 +110,18 @@ func (c *Config) check() error {
 		return errors.New("memberimport: Client is required")
 	case c.Concurrency < 0 || c.QPS < 0:
 		return errors.New("memberimport: Concurrency and QPS must not be negative")
+	case !isID(c.CardID) || c.BrandID != "" && !isID(c.BrandID):
+		return errors.New("memberimport: CardID and BrandID must be at most 128 bytes, without spaces, control characters or '='")
 	}
 	if c.JournalPath == "" {
 		c.JournalPath = c.InputPath + ".journal"
 	}
 	if c.RejectsPath == "" {
 		c.RejectsPath = c.InputPath + ".rejects.csv"
+	}
+	in, jn, rj := filepath.Clean(c.InputPath), filepath.Clean(c.JournalPath), filepath.Clean(c.RejectsPath)
+	if in == jn || in == rj || jn == rj {
+		return errors.New("memberimport: InputPath, JournalPath and RejectsPath must be three different files")
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = 16
@@ -127,6 +139,11 @@ func (c *Config) check() error {
 		c.ValidDate.Type = wxpay.ValidDateTypePermanent
 	}
 	return nil
+}
+
+// isID reports whether s fits on the journal header as one field.
+func isID(s string) bool {
+	return len(s) <= 128 && strings.IndexFunc(s, func(r rune) bool { return r <= ' ' || r == '=' || unprintable(r) || unicode.IsSpace(r) }) < 0
 }
 
 // RequestNo is the out_request_no sent for an openid: derived from the API, the
@@ -148,22 +165,28 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	want := header{Kind: string(cfg.Kind), CardID: cfg.CardID, BrandID: cfg.BrandID, Input: fp, Rows: rows,
 		Pickup: cfg.Now().Truncate(time.Second).Format(time.RFC3339)}
-	j, h, done, rejectedBefore, err := openJournal(cfg.JournalPath, want)
+	j, got, err := openJournal(cfg.JournalPath, want)
 	if err != nil {
 		return nil, err
 	}
 	send := cfg.Send
 	if send == nil {
-		send = cfg.apiSender(h.Pickup)
+		send = cfg.apiSender(got.header.Pickup)
 	}
 	sum := &Summary{Rows: rows, Journal: cfg.JournalPath, Rejects: cfg.RejectsPath}
-	r := &run{cfg: &cfg, send: send, sum: sum, done: done, journal: j, fingerprint: fp}
+	if got.tornTail {
+		sum.Notices = append(sum.Notices, fmt.Sprintf("journal %s: dropped an unterminated last line (a write torn by a crash); its rows are sent again", cfg.JournalPath))
+	}
+	if got.duplicates > 0 {
+		sum.Notices = append(sum.Notices, fmt.Sprintf("journal %s: ignored %d lines for rows journaled before (the first line of a row counts)", cfg.JournalPath, got.duplicates))
+	}
+	r := &run{cfg: &cfg, send: send, sum: sum, done: got.done, journal: j, fingerprint: fp}
 	runErr := r.do(ctx)
 	closeErr := j.Close()
-	rejErr := writeRejects(cfg.JournalPath, cfg.RejectsPath)
+	rejErr := writeRejects(cfg.JournalPath, cfg.RejectsPath, rows)
 	sum.Duration = time.Since(start)
 	sum.rejectedNow = r.rejected.Load()
-	sum.Rejected = rejectedBefore + sum.rejectedNow
+	sum.Rejected = got.rejected + sum.rejectedNow
 	if err := errors.Join(closeErr, rejErr); err != nil {
 		return sum, err
 	}
