@@ -24,9 +24,9 @@ const (
 	maxOpenID          = 128
 	maxMembercardCode  = 32
 	maxBrandCode       = 128
-	maxInputLine       = 4096 // bytes; a longer line is an invalid row, read without being held
-	inputBufferSize    = 64 << 10
-	maxShownValue      = 128 // characters of a rejected value kept in the journal
+	maxInputLine       = 4096    // bytes; a longer line is an invalid row, read without being held
+	inputBufferSize    = 8 << 10 // at least maxInputLine+1
+	maxShownValue      = 128     // characters of a rejected value kept in the journal
 	invalidRowCode     = "INVALID_ROW"
 	headerOpenIDColumn = "openid"
 	headerCodeColumn   = "code"

@@ -256,11 +256,17 @@ func sortedRejects(s string) string {
 // FuzzInput reads arbitrary files: never a panic, a hang or an untyped error;
 // rows numbered 1, 2, …; a row that is not invalid is one the API can take;
 // the result does not depend on how the file arrives in reads.
+//
+//	go test -run '^$' -fuzz FuzzInput -fuzztime 60s -fuzzminimizetime 10s ./memberimport/
+//
+// (The minimiser tries every byte range of a new input: with the default
+// minute per input it spends most of the run minimising.)
 func FuzzInput(f *testing.F) {
 	for _, s := range []string{
 		"\uFEFFopenid,code\r\no1,c1\r\n", "o1\no2", "code,openid\n1,o1\n", "openid,,code,\n", "\"o1\",\"a\"\"b\"\n",
 		"用户标识,会员卡号\n", "\xff\xfeo\x00", "openid;code\n", "o\xff1\n,\n\n\"x", "openid,code,name\n",
-		strings.Repeat("o", 5000) + "\no2\n",
+		// No line over maxInputLine: TestInvalidRows covers them, and a seed
+		// that large makes every minimisation take a minute.
 	} {
 		f.Add([]byte(s), false)
 		f.Add([]byte(s), true)
