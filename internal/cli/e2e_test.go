@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/wxpaykit/wxpay/emulator"
+	"github.com/wxpaykit/wxpay/internal/cli"
 	"github.com/wxpaykit/wxpay/memberimport"
 )
 
@@ -61,11 +62,13 @@ func envInt(t *testing.T, name string, def int) int {
 }
 
 // TestImportSurvivesSIGKILL imports 100 000 rows, 0.3 % of them unknown openids,
-// with the wxpay binary into the emulator binary, killing the importer with
-// SIGKILL at five random points of its journal and running it again each time.
-// At the end the emulator holds exactly one membership per valid row, made with
-// the row's own out_request_no, and the rejects file holds exactly the unknown
-// rows, each once, as PARAM_ERROR.
+// from a CSV file as Excel writes it (byte order mark, header, CRLF) with the
+// wxpay binary into the emulator binary, killing the importer with SIGKILL at
+// five random points of its journal and running it again each time. At the end
+// the emulator holds exactly one membership per valid row, made with the row's
+// own out_request_no, the rejects file holds exactly the unknown rows, each
+// once, as PARAM_ERROR with their row numbers, and the last run exits 7
+// (finished with rejected rows).
 //
 // WXPAY_E2E_ROWS scales it down for quick local runs (CI runs 100 000);
 // WXPAY_E2E_SEED replays the kill points and the unknown rows of a failed run.
@@ -85,7 +88,7 @@ func TestImportSurvivesSIGKILL(t *testing.T) {
 		unknownRow[1+rng.IntN(rows)] = true
 	}
 	var usersBuf, csvBuf bytes.Buffer
-	csvBuf.WriteString("openid,code\n")
+	csvBuf.WriteString("\uFEFFopenid,code\r\n")
 	valid, unknown := map[string]bool{}, map[string]int{} // unknown openid → row number
 	for n := 1; n <= rows; n++ {
 		id := fmt.Sprintf("oE2EMember%07d", n)
@@ -96,7 +99,7 @@ func TestImportSurvivesSIGKILL(t *testing.T) {
 			valid[id] = true
 			usersBuf.WriteString(id + "\n")
 		}
-		csvBuf.WriteString(id + "\n")
+		csvBuf.WriteString(id + "\r\n")
 	}
 	usersFile, input := filepath.Join(dir, "users.txt"), filepath.Join(dir, "members.csv")
 	if err := os.WriteFile(usersFile, usersBuf.Bytes(), 0o600); err != nil {
@@ -211,10 +214,10 @@ func TestImportSurvivesSIGKILL(t *testing.T) {
 		t.Logf("run %d: SIGKILL at journal line %d (point %d), %s in", i+1, countLines(journal), at, time.Since(start).Round(time.Second))
 	}
 
-	// The last run finishes.
+	// The last run finishes, with the unknown rows rejected: exit status 7.
 	final := importer()
-	if err := final.cmd.Run(); err != nil {
-		t.Fatalf("final run: %v\nstdout: %s\nstderr: %s", err, &final.stdout, &final.stderr)
+	if err := final.cmd.Run(); final.cmd.ProcessState == nil || final.cmd.ProcessState.ExitCode() != cli.ExitRowsRejected {
+		t.Fatalf("final run: %v, want exit status %d\nstdout: %s\nstderr: %s", err, cli.ExitRowsRejected, &final.stdout, &final.stderr)
 	}
 	elapsed := time.Since(start)
 	summary := final.stdout.String()
