@@ -1,43 +1,20 @@
-// Package memberimport imports existing members into a membership card, one API
-// call per member, resumably: a crash or a kill neither loses nor duplicates a
-// member.
-//
-// Input is a CSV file of openid[,code] rows (an "openid,code" header is
-// skipped). Each row becomes one call to
-//
-//   - Membercard: POST /v3/marketing/membercard-open/cards/{card_id}/users/import
-//   - Brand:      POST /v3/brand/partner/card-member/user-cards/import-by-openid
-//
-// Why nothing is lost or duplicated: every row's out_request_no is derived from
-// its content (card and openid), so sending a row twice is a repeat the server
-// answers with the original result; finished rows are appended to an fsync'd
-// journal in small groups, and a new run skips what the journal holds and sends
-// the rest again. Rows that fail for good (an unknown openid, a bad code) are
-// journaled as rejected and listed in the rejects file with their error code;
-// rows that fail temporarily (network, 5xx after the client's retries) are left
-// for the next run.
-//
-//	sum, err := memberimport.Run(ctx, memberimport.Config{
-//		Client: client, Kind: memberimport.Membercard, CardID: "pbLat…",
-//		InputPath: "members.csv", Concurrency: 8, QPS: 50,
-//	})
 package memberimport
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
+	"unicode"
 
 	"github.com/wxpaykit/wxpay"
 	"github.com/wxpaykit/wxpay/apiv3/cardmember"
@@ -74,7 +51,7 @@ type Config struct {
 	BrandID   string
 	ValidDate cardmember.ValidDateInformation
 
-	InputPath   string // CSV file of openid[,code]
+	InputPath   string // CSV file of members: see "Input" in the package doc
 	JournalPath string // default InputPath + ".journal"
 	RejectsPath string // default InputPath + ".rejects.csv"
 
@@ -105,6 +82,9 @@ type Summary struct {
 	Journal   string
 	Rejects   string
 	Interrupt error // why the run stopped early, if it did
+	// Notices says what the run repaired on its way (a torn journal tail,
+	// repeated journal lines); nothing was lost by it.
+	Notices []string
 
 	rejectedNow int64
 }
@@ -132,12 +112,18 @@ func (c *Config) check() error {
 		return errors.New("memberimport: Client is required")
 	case c.Concurrency < 0 || c.QPS < 0:
 		return errors.New("memberimport: Concurrency and QPS must not be negative")
+	case !isID(c.CardID) || c.BrandID != "" && !isID(c.BrandID):
+		return errors.New("memberimport: CardID and BrandID must be at most 128 bytes, without spaces, control characters or '='")
 	}
 	if c.JournalPath == "" {
 		c.JournalPath = c.InputPath + ".journal"
 	}
 	if c.RejectsPath == "" {
 		c.RejectsPath = c.InputPath + ".rejects.csv"
+	}
+	in, jn, rj := filepath.Clean(c.InputPath), filepath.Clean(c.JournalPath), filepath.Clean(c.RejectsPath)
+	if in == jn || in == rj || jn == rj {
+		return errors.New("memberimport: InputPath, JournalPath and RejectsPath must be three different files")
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = 16
@@ -157,6 +143,11 @@ func (c *Config) check() error {
 	return nil
 }
 
+// isID reports whether s fits on the journal header as one field.
+func isID(s string) bool {
+	return len(s) <= 128 && strings.IndexFunc(s, func(r rune) bool { return r <= ' ' || r == '=' || unprintable(r) || unicode.IsSpace(r) }) < 0
+}
+
 // RequestNo is the out_request_no sent for an openid: derived from the API, the
 // card and the openid, so every run sends the same number for the same member.
 func RequestNo(kind Kind, cardID, openID string) string {
@@ -170,28 +161,34 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	fp, rows, err := fingerprint(cfg.InputPath)
+	fp, rows, err := fingerprint(cfg.InputPath, cfg.Kind)
 	if err != nil {
 		return nil, err
 	}
 	want := header{Kind: string(cfg.Kind), CardID: cfg.CardID, BrandID: cfg.BrandID, Input: fp, Rows: rows,
 		Pickup: cfg.Now().Truncate(time.Second).Format(time.RFC3339)}
-	j, h, done, rejectedBefore, err := openJournal(cfg.JournalPath, want)
+	j, got, err := openJournal(cfg.JournalPath, want)
 	if err != nil {
 		return nil, err
 	}
 	send := cfg.Send
 	if send == nil {
-		send = cfg.apiSender(h.Pickup)
+		send = cfg.apiSender(got.header.Pickup)
 	}
 	sum := &Summary{Rows: rows, Journal: cfg.JournalPath, Rejects: cfg.RejectsPath}
-	r := &run{cfg: &cfg, send: send, sum: sum, done: done, journal: j}
+	if got.tornTail {
+		sum.Notices = append(sum.Notices, fmt.Sprintf("journal %s: dropped an unterminated last line (a write torn by a crash); its rows are sent again", cfg.JournalPath))
+	}
+	if got.duplicates > 0 {
+		sum.Notices = append(sum.Notices, fmt.Sprintf("journal %s: ignored %d lines for rows journaled before (the first line of a row counts)", cfg.JournalPath, got.duplicates))
+	}
+	r := &run{cfg: &cfg, send: send, sum: sum, done: got.done, journal: j, fingerprint: fp}
 	runErr := r.do(ctx)
 	closeErr := j.Close()
-	rejErr := writeRejects(cfg.JournalPath, cfg.RejectsPath)
+	rejErr := writeRejects(cfg.JournalPath, cfg.RejectsPath, rows)
 	sum.Duration = time.Since(start)
 	sum.rejectedNow = r.rejected.Load()
-	sum.Rejected = rejectedBefore + sum.rejectedNow
+	sum.Rejected = got.rejected + sum.rejectedNow
 	if err := errors.Join(closeErr, rejErr); err != nil {
 		return sum, err
 	}
@@ -213,6 +210,8 @@ type run struct {
 	sum     *Summary
 	done    bitset
 	journal *journal
+	// fingerprint of the input when the run started
+	fingerprint string
 
 	imported, rejected, failed, skipped atomic.Int64
 	consecutive                         atomic.Int64
@@ -224,7 +223,7 @@ func (r *run) do(ctx context.Context) error {
 	defer cancel(nil)
 	r.start = time.Now()
 
-	rows := make(chan Row, r.cfg.Concurrency*2)
+	rows := make(chan item, r.cfg.Concurrency*2)
 	results := make(chan result, r.cfg.Concurrency*2)
 	lim := newLimiter(r.cfg.QPS)
 
@@ -271,53 +270,52 @@ func (r *run) do(ctx context.Context) error {
 	return nil
 }
 
-// read streams the CSV, sending the rows the journal does not hold yet.
-func (r *run) read(ctx context.Context, out chan<- Row) error {
+// read streams the input, sending the rows the journal does not hold yet. It
+// hashes what it reads and checks it against the fingerprint taken before the
+// run, so that a file changed meanwhile cannot be mixed up with the journal.
+func (r *run) read(ctx context.Context, out chan<- item) error {
 	f, err := os.Open(r.cfg.InputPath)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	cr := csv.NewReader(bufio.NewReaderSize(f, 256<<10))
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	var n int64
+	h := sha256.New()
+	in := newInputReader(io.TeeReader(f, h), r.cfg.Kind, r.cfg.InputPath)
 	for {
-		rec, err := cr.Read()
+		it, err := in.next()
 		if err == io.EOF {
-			return nil
+			break
 		}
 		if err != nil {
-			return fmt.Errorf("reading %s: %w", r.cfg.InputPath, err)
+			return err
 		}
-		if n == 0 && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "openid") {
-			continue // header row
+		if it.Number > r.sum.Rows {
+			return fmt.Errorf("%w: it has more rows than when the run started", errInputChanged)
 		}
-		n++
-		if r.done.has(n) {
+		if r.done.has(it.Number) {
 			r.skipped.Add(1)
 			continue
 		}
-		row := Row{Number: n}
-		if len(rec) > 0 {
-			row.OpenID = strings.TrimSpace(rec[0])
-		}
-		if len(rec) > 1 {
-			row.Code = strings.TrimSpace(rec[1])
-		}
 		select {
-		case out <- row:
+		case out <- it:
 		case <-ctx.Done():
 			return nil
 		}
 	}
+	if fingerprintOf(h) != r.fingerprint || in.n != r.sum.Rows {
+		return errInputChanged
+	}
+	return nil
 }
 
+var errInputChanged = errors.New("memberimport: the input file changed during the run; restore it and run again")
+
 // one imports a row and classifies the outcome.
-func (r *run) one(ctx context.Context, row Row) result {
-	if reason := r.invalid(row); reason != "" {
+func (r *run) one(ctx context.Context, it item) result {
+	row := it.Row
+	if it.invalid != "" {
 		r.rejected.Add(1)
-		return result{e: entry{row: row.Number, rej: &rejection{Row: row.Number, OpenID: row.OpenID, Code: row.Code, ErrCode: "INVALID_ROW", Text: reason}}}
+		return result{e: entry{row: row.Number, rej: rejectionOf(row, invalidRowCode, it.invalid)}}
 	}
 	_, err := r.send(ctx, row, RequestNo(r.cfg.Kind, r.cfg.CardID, row.OpenID))
 	var ae *wxpay.APIError
@@ -328,29 +326,17 @@ func (r *run) one(ctx context.Context, row Row) result {
 		return result{e: entry{row: row.Number}}
 	case errors.Is(err, wxpay.ErrInvalidRequest):
 		r.rejected.Add(1)
-		return result{e: entry{row: row.Number, rej: &rejection{Row: row.Number, OpenID: row.OpenID, Code: row.Code, ErrCode: "INVALID_ROW", Text: err.Error()}}}
+		return result{e: entry{row: row.Number, rej: rejectionOf(row, invalidRowCode, err.Error())}}
 	case errors.As(err, &ae) && !ae.Temporary():
 		r.rejected.Add(1)
 		r.consecutive.Store(0)
-		return result{e: entry{row: row.Number, rej: &rejection{Row: row.Number, OpenID: row.OpenID, Code: row.Code, ErrCode: ae.Code, Text: ae.Message}}}
+		return result{e: entry{row: row.Number, rej: rejectionOf(row, ae.Code, ae.Message)}}
 	}
 	if ctx.Err() == nil {
 		r.failed.Add(1)
 		r.consecutive.Add(1)
 	}
 	return result{failed: err}
-}
-
-func (r *run) invalid(row Row) string {
-	switch {
-	case row.OpenID == "":
-		return "empty openid"
-	case utf8.RuneCountInString(row.OpenID) > 128:
-		return "openid longer than 128 characters"
-	case r.cfg.Kind == Brand && row.Code == "":
-		return "brand imports need a code (user_card_code) in the second column"
-	}
-	return ""
 }
 
 // maxBatch bounds one journal group commit.
@@ -429,31 +415,30 @@ func (c *Config) apiSender(pickup string) Sender {
 }
 
 // fingerprint hashes the input and counts its data rows in one streaming pass.
-func fingerprint(path string) (string, int64, error) {
+// It reads the whole file the way the run will, so an unusable header is
+// reported here, before anything is sent.
+func fingerprint(path string, kind Kind) (string, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", 0, err
 	}
 	defer f.Close()
 	h := sha256.New()
-	cr := csv.NewReader(bufio.NewReaderSize(io.TeeReader(f, h), 256<<10))
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	var rows int64
+	in := newInputReader(io.TeeReader(f, h), kind, path)
 	for {
-		rec, err := cr.Read()
+		_, err := in.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return "", 0, fmt.Errorf("reading %s: %w", path, err)
+			return "", 0, err
 		}
-		if rows == 0 && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "openid") {
-			continue
-		}
-		rows++
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:32], rows, nil
+	return fingerprintOf(h), in.n, nil
+}
+
+func fingerprintOf(h hash.Hash) string {
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:32]
 }
 
 // limiter spaces call starts 1/QPS apart (no burst).

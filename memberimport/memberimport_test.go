@@ -226,16 +226,36 @@ func TestInvalidRowsAndConfig(t *testing.T) {
 	if err != nil || sum.Rejected != 3 || s.calls.Load() != 0 {
 		t.Fatalf("%+v %v calls=%d", sum, err, s.calls.Load())
 	}
-	for _, c := range []Config{
-		{Kind: "x", CardID: "c", InputPath: p, Send: s.send},
-		{Kind: Membercard, InputPath: p, Send: s.send},
-		{Kind: Brand, CardID: "c", InputPath: p, Send: s.send},
-		{Kind: Membercard, CardID: "c", Send: s.send},
-		{Kind: Membercard, CardID: "c", InputPath: p},
+	// Each configuration is refused by the check, before its input is read:
+	// fresh is a file that no run has touched.
+	fresh := filepath.Join(t.TempDir(), "fresh.csv")
+	os.WriteFile(fresh, []byte("o1\n"), 0o600)
+	for _, tt := range []struct {
+		c   Config
+		err string
+	}{
+		{Config{Kind: "x", CardID: "c", InputPath: fresh, Send: s.send}, "Kind must be"},
+		{Config{Kind: Membercard, InputPath: fresh, Send: s.send}, "CardID is required"},
+		{Config{Kind: Brand, CardID: "c", InputPath: fresh, Send: s.send}, "BrandID is required"},
+		{Config{Kind: Membercard, CardID: "c", Send: s.send}, "InputPath is required"},
+		{Config{Kind: Membercard, CardID: "c", InputPath: fresh}, "Client is required"},
+		{Config{Kind: Membercard, CardID: "pb Lat", InputPath: fresh, Send: s.send}, "CardID and BrandID must be"},
+		{Config{Kind: Membercard, CardID: "pb=Lat", InputPath: fresh, Send: s.send}, "CardID and BrandID must be"},
+		{Config{Kind: Brand, CardID: "c", BrandID: "10\t04", InputPath: fresh, Send: s.send}, "CardID and BrandID must be"},
+		{Config{Kind: Membercard, CardID: strings.Repeat("c", 129), InputPath: fresh, Send: s.send}, "CardID and BrandID must be"},
+		{Config{Kind: Membercard, CardID: "c", InputPath: fresh, JournalPath: fresh, Send: s.send}, "three different files"},
+		{Config{Kind: Membercard, CardID: "c", InputPath: fresh, RejectsPath: filepath.Dir(fresh) + "/./fresh.csv", Send: s.send}, "three different files"},
+		{Config{Kind: Membercard, CardID: "c", InputPath: fresh, JournalPath: fresh + ".x", RejectsPath: fresh + ".x", Send: s.send}, "three different files"},
 	} {
-		if _, err := Run(context.Background(), c); err == nil {
-			t.Errorf("%+v accepted", c)
+		if _, err := Run(context.Background(), tt.c); err == nil || !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("%+v: %v, want %q", tt.c, err, tt.err)
 		}
+	}
+	if _, err := os.Stat(fresh + ".journal"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused configuration created a journal: %v", err)
+	}
+	if s.calls.Load() != 0 {
+		t.Errorf("%d calls", s.calls.Load())
 	}
 }
 

@@ -23,8 +23,10 @@ const (
 	ExitUnavailable  = 4 // 5xx, 429 or no answer, after retries
 	ExitUnverified   = 5 // the answer failed signature verification
 	ExitIncomplete   = 6 // an import stopped early or left rows to retry: run it again
+	ExitRowsRejected = 7 // an import finished, but rejected rows: they are in the rejects file
 	exitCodesSummary = `Exit status: 0 ok, 1 error, 2 usage, 3 request rejected (4xx), 4 service unavailable
-(5xx, 429, network, after retries), 5 answer failed verification, 6 import incomplete (run again).`
+(5xx, 429, network, after retries), 5 answer failed verification, 6 import incomplete (run again),
+7 import finished with rejected rows (see the rejects file).`
 )
 
 // IO is what a command may touch of the process.

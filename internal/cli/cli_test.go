@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wxpaykit/wxpay"
 	"github.com/wxpaykit/wxpay/emulator"
@@ -576,14 +578,15 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		}
 	}
 	// The root help ends with the exit codes; a command's help shows what it needs.
-	if r := run(t, nil, "", "--help"); !strings.Contains(r.stdout, "Exit status: 0 ok, 1 error, 2 usage, 3 request rejected") {
+	if r := run(t, nil, "", "--help"); !strings.Contains(r.stdout, "Exit status: 0 ok, 1 error, 2 usage, 3 request rejected") ||
+		!strings.Contains(r.stdout, "6 import incomplete (run again),\n7 import finished with rejected rows") {
 		t.Errorf("wxpay --help lacks the exit codes:\n%s", r.stdout)
 	}
 	for cmd, wants := range map[string][]string{
 		"call":                  {"-encrypt", "-json", "-path", "-query", "-header", "JSON Pointer", "Examples:"},
 		"certificates download": {"-out", "wechatpay_<serial>.pem", "RESOURCE_NOT_EXISTS"},
-		"membercard import":     {"-card-id", "-file", "-journal", "-rejects", "-concurrency", "-qps", "users/import", "exit status 6"},
-		"brand import":          {"-brand-id", "import-by-openid"},
+		"membercard import":     {"-card-id", "-file", "-journal", "-rejects", "-concurrency", "-qps", "users/import", "byte order mark", "6 incomplete", "7 finished with rejected rows", "2 unusable file"},
+		"brand import":          {"-brand-id", "import-by-openid", "or code, for brand imports"},
 		"emulator":              {"-addr", "-dir", "-users", "wxpay.json"},
 	} {
 		r := run(t, nil, "", append(strings.Fields(cmd), "--help")...)
@@ -664,7 +667,8 @@ func TestImportCommand(t *testing.T) {
 	_ = os.WriteFile(file, []byte(csv.String()), 0o600)
 	args := []string{"membercard", "import", "--config", cfg, "--card-id", emulator.DemoCardID, "--file", file, "--concurrency", "4"}
 	r := run(t, nil, "", args...)
-	if r.code != 0 || !strings.Contains(r.stdout, "rows 40: imported 36, already done 0, rejected 4, failed 0") || !strings.Contains(r.stderr, "import: 40/40 rows") {
+	if r.code != cli.ExitRowsRejected || !strings.Contains(r.stdout, "rows 40: imported 36, already done 0, rejected 4, failed 0") || !strings.Contains(r.stderr, "import: 40/40 rows") ||
+		!strings.Contains(r.stderr, "import finished; 4 rows were rejected, listed in "+file+".rejects.csv") {
 		t.Fatalf("%+v", r)
 	}
 	rej, _ := os.ReadFile(file + ".rejects.csv")
@@ -674,8 +678,9 @@ func TestImportCommand(t *testing.T) {
 	if got := len(sb.Memberships(emulator.DemoCardID)); got != 36 {
 		t.Errorf("%d memberships", got)
 	}
+	// The state is the same on the next run: finished, with rejected rows.
 	r = run(t, nil, "", args...)
-	if r.code != 0 || !strings.Contains(r.stdout, "imported 0, already done 40, rejected 4") {
+	if r.code != cli.ExitRowsRejected || !strings.Contains(r.stdout, "imported 0, already done 40, rejected 4") {
 		t.Errorf("second run: %+v", r)
 	}
 }
@@ -746,7 +751,7 @@ func TestBrandImportCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := run(t, nil, "", "brand", "import", "--config", cfg, "--brand-id", emulator.DemoBrandID, "--card-id", emulator.DemoBrandCardID, "--file", file)
-	if r.code != 0 || !strings.Contains(r.stdout, "rows 3: imported 1, already done 0, rejected 2, failed 0") {
+	if r.code != cli.ExitRowsRejected || !strings.Contains(r.stdout, "rows 3: imported 1, already done 0, rejected 2, failed 0") {
 		t.Fatalf("%+v", r)
 	}
 	m, ok := sb.Membership(emulator.DemoBrandCardID, "oBrand1")
@@ -761,5 +766,132 @@ func TestBrandImportCommand(t *testing.T) {
 	if len(lines) != 3 || !strings.HasPrefix(lines[1], "2,oBrand2,,INVALID_ROW,") && !strings.HasPrefix(lines[2], "2,oBrand2,,INVALID_ROW,") ||
 		!strings.Contains(string(rej), "3,oBrandUnknown,100000000003,") {
 		t.Errorf("rejects:\n%s", rej)
+	}
+}
+
+// TestImportCommandInput: what Excel writes imports every member; a file whose
+// header cannot be used stops before anything is sent, with the usage exit
+// status; rows that cannot be sent are rejected locally; the exit status tells
+// all imported (0) from rejected rows (7) from incomplete (6).
+func TestImportCommandInput(t *testing.T) {
+	t.Parallel()
+	sb, cfg := sandbox(t)
+	for i := range 6 {
+		sb.AddUser(emulator.User{OpenID: fmt.Sprintf("oInput%d", i), AppID: emulator.DemoAppID})
+	}
+	write := func(content string) string {
+		t.Helper()
+		file := filepath.Join(t.TempDir(), "members.csv")
+		if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	imp := func(file string, extra ...string) result {
+		return run(t, nil, "", append([]string{"membercard", "import", "--config", cfg, "--card-id", emulator.DemoCardID, "--file", file}, extra...)...)
+	}
+
+	// Excel's CSV UTF-8: byte order mark, CRLF, a header in its own spelling.
+	file := write("\uFEFFOpenID,Code\r\noInput0,\r\noInput1,\r\n")
+	if r := imp(file); r.code != cli.ExitOK || !strings.Contains(r.stdout, "rows 2: imported 2, already done 0, rejected 0, failed 0") {
+		t.Fatalf("Excel file: %+v", r)
+	}
+	if _, ok := sb.Membership(emulator.DemoCardID, "oInput0"); !ok {
+		t.Errorf("the first member of an Excel file was not imported")
+	}
+
+	// Unusable headers: exit 2 before anything is sent, no journal, a message saying why.
+	for _, tt := range []struct{ content, err string }{
+		{"openid,name\noInput2,Ann\n", `the header row names column 2 "name", which is not openid or code`},
+		{"用户标识,会员卡号\noInput2,1\n", "names no openid column"},
+		{"openid;code\noInput2;1\n", "columns must be separated by commas"},
+	} {
+		file := write(tt.content)
+		r := imp(file)
+		if r.code != cli.ExitUsage || !strings.Contains(r.stderr, tt.err) || r.stdout != "" {
+			t.Errorf("%q: %+v, want exit 2 and %q", tt.content, r, tt.err)
+		}
+		if _, err := os.Stat(file + ".journal"); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%q: a journal was created", tt.content)
+		}
+	}
+	r := run(t, nil, "", "brand", "import", "--config", cfg, "--brand-id", emulator.DemoBrandID, "--card-id", emulator.DemoBrandCardID, "--file", write("openid\noInput2\n"))
+	if r.code != cli.ExitUsage || !strings.Contains(r.stderr, "has no code column, which brand imports need") {
+		t.Errorf("brand file without codes: %+v", r)
+	}
+	if n := len(sb.Memberships(emulator.DemoCardID)); n != 2 {
+		t.Errorf("%d memberships after refused files, want 2", n)
+	}
+
+	// Rows that cannot be sent are rejected locally, with the reason; nothing
+	// reaches the service as U+FFFD.
+	file = write("code,openid\n,oInput2\n,o\xffInput3\n,oInput4\x01\n," + strings.Repeat("o", 129) + "\n1234567890123456789012345678901234,oInput5\n")
+	r = imp(file)
+	if r.code != cli.ExitRowsRejected || !strings.Contains(r.stdout, "rows 5: imported 1, already done 0, rejected 4, failed 0") {
+		t.Fatalf("invalid rows: %+v", r)
+	}
+	rej, err := os.ReadFile(file + ".rejects.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`2,"""o\xffInput3""",,INVALID_ROW,openid is not valid UTF-8`, `3,"""oInput4\x01""",,INVALID_ROW,openid contains a control`,
+		"4," + strings.Repeat("o", 128) + "…,,INVALID_ROW,openid longer than 128 characters", "5,oInput5,1234567890123456789012345678901234,INVALID_ROW,code longer than 32 characters"} {
+		if !strings.Contains(string(rej), want) {
+			t.Errorf("rejects lack %q:\n%s", want, rej)
+		}
+	}
+	for _, m := range sb.Memberships(emulator.DemoCardID) {
+		if !utf8.ValidString(m.OpenID) || strings.ContainsRune(m.OpenID, utf8.RuneError) {
+			t.Errorf("membership for %q", m.OpenID)
+		}
+	}
+
+	// Rejected rows and rows left to retry: incomplete (6) wins.
+	sb.SetFault("*", emulator.Fault{ErrorRate: 1})
+	defer sb.ClearFaults()
+	file = write("oInput0\n,\no\xff\n")
+	if r := imp(file); r.code != cli.ExitIncomplete || !strings.Contains(r.stdout, "rows 2: imported 0, already done 0, rejected 1, failed 1") {
+		t.Errorf("rejected and failed rows: %+v", r)
+	}
+}
+
+// TestImportCommandDamagedJournal: a damaged journal is refused with a message
+// that says what to do, and exit 1; a torn tail is repaired with a notice.
+func TestImportCommandDamagedJournal(t *testing.T) {
+	t.Parallel()
+	sb, cfg := sandbox(t)
+	var csv strings.Builder
+	for i := range 5 {
+		id := fmt.Sprintf("oJournal%d", i)
+		sb.AddUser(emulator.User{OpenID: id, AppID: emulator.DemoAppID})
+		csv.WriteString(id + "\n")
+	}
+	file := filepath.Join(t.TempDir(), "members.csv")
+	if err := os.WriteFile(file, []byte(csv.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"membercard", "import", "--config", cfg, "--card-id", emulator.DemoCardID, "--file", file}
+	if r := run(t, nil, "", args...); r.code != cli.ExitOK {
+		t.Fatalf("%+v", r)
+	}
+	journal, err := os.ReadFile(file + ".journal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := append(slices.Clip(journal), "99999999999\tok\n"...)
+	if err := os.WriteFile(file+".journal", damaged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, "", args...)
+	if r.code != cli.ExitFailure || !strings.Contains(r.stderr, "line 7: row 99999999999 is not a row of the input, which has 5") ||
+		!strings.Contains(r.stderr, "Delete the damaged lines and run again") {
+		t.Errorf("damaged journal: %+v", r)
+	}
+	torn := append(slices.Clip(journal), "3\to"...)
+	if err := os.WriteFile(file+".journal", torn, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, nil, "", args...); r.code != cli.ExitOK || !strings.Contains(r.stderr, "dropped an unterminated last line") {
+		t.Errorf("torn journal: %+v", r)
 	}
 }

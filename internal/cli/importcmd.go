@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 
@@ -17,14 +18,23 @@ func importCommand(family string) *command {
 	imp := &command{
 		name: "import", globals: true,
 		short: "import existing members from a CSV file, resumably",
-		long: fmt.Sprintf(`Imports every row of --file (openid[,code]; an "openid,code" header row is skipped)
-with one call each to
+		long: fmt.Sprintf(`Imports every row of --file with one call each to
   %s
+
+The file is CSV (UTF-8; a byte order mark, as Excel writes it, is ignored). Its first row is a
+header when one of its cells names a column, openid or code (any order; case, spaces, _ and -
+do not matter), or when its first cell cannot be an openid (a Chinese column name, "user id").
+A header naming another column or lacking openid (or code, for brand imports) stops the import
+before anything is sent, with exit status 2. Without a header, rows are openid[,code]. Blank
+rows are skipped. A row that cannot be sent (empty or malformed openid, invalid UTF-8, control
+characters, a value too long, a brand row without a code) is rejected as INVALID_ROW.
+
 Each row's out_request_no is derived from the card and the openid, and finished rows are
 recorded in an fsync'd journal (--journal): a run that is interrupted or killed is resumed by
 running the same command again, and no member is lost or imported twice. Rows rejected for
 good go to --rejects with their error code; rows that failed temporarily are retried by the
-next run (exit status 6 until every row is done).`, api),
+next run. Exit status: 0 every row imported, 6 incomplete (run the same command again),
+7 finished with rejected rows (listed in --rejects), 2 unusable file.`, api),
 		setup: func(fs *flag.FlagSet) func(context.Context, IO, []string) error {
 			var conn connFlags
 			conn.register(fs)
@@ -33,7 +43,7 @@ next run (exit status 6 until every row is done).`, api),
 			if kind == memberimport.Brand {
 				fs.StringVar(&cfg.BrandID, "brand-id", "", "brand ID (required)")
 			}
-			fs.StringVar(&cfg.InputPath, "file", "", "CSV `file` of openid[,code] rows (required)")
+			fs.StringVar(&cfg.InputPath, "file", "", "CSV `file` of members: openid[,code] rows, or columns named by a header (required)")
 			fs.StringVar(&cfg.JournalPath, "journal", "", "journal `file` (default FILE.journal)")
 			fs.StringVar(&cfg.RejectsPath, "rejects", "", "rejects `file` (default FILE.rejects.csv)")
 			fs.IntVar(&cfg.Concurrency, "concurrency", 16, "calls in flight")
@@ -54,17 +64,24 @@ next run (exit status 6 until every row is done).`, api),
 				cfg.Terminal = io.StderrIsTerminal
 				sum, err := memberimport.Run(ctx, cfg)
 				if sum != nil {
+					for _, n := range sum.Notices {
+						fmt.Fprintln(io.Stderr, "wxpay:", n)
+					}
 					fmt.Fprintf(io.Stdout, "rows %d: imported %d, already done %d, rejected %d, failed %d (%s)\n",
 						sum.Rows, sum.Imported, sum.Skipped, sum.Rejected, sum.Failed, sum.Duration.Round(1e6))
 					fmt.Fprintf(io.Stdout, "journal %s\nrejects %s\n", sum.Journal, sum.Rejects)
 				}
 				switch {
+				case errors.Is(err, memberimport.ErrBadInput) && sum == nil:
+					return &ExitError{Code: ExitUsage, Err: err}
 				case err != nil && sum == nil:
 					return err
 				case err != nil:
 					return &ExitError{Code: ExitIncomplete, Err: err}
 				case !sum.Complete():
 					return &ExitError{Code: ExitIncomplete, Err: fmt.Errorf("wxpay: %d rows failed temporarily; run the same command again to retry them", sum.Failed)}
+				case sum.Rejected > 0:
+					return &ExitError{Code: ExitRowsRejected, Err: fmt.Errorf("wxpay: import finished; %d rows were rejected, listed in %s", sum.Rejected, sum.Rejects)}
 				}
 				return nil
 			}
