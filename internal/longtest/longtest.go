@@ -14,10 +14,14 @@ import (
 	"testing"
 )
 
+// Enabled reports whether the long tests run (WXPAY_LONG=1), for a test that
+// keeps a short version in the default run and scales up in the long one.
+func Enabled() bool { return os.Getenv("WXPAY_LONG") == "1" }
+
 // Require skips the calling test unless the environment variable WXPAY_LONG is 1.
 func Require(t testing.TB) {
 	t.Helper()
-	if os.Getenv("WXPAY_LONG") != "1" {
+	if !Enabled() {
 		t.Skip("long test: set WXPAY_LONG=1 to run it (.ci/run does)")
 	}
 }
