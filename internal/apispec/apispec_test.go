@@ -51,8 +51,8 @@ func TestMatch(t *testing.T) {
 
 func TestSpecIsPopulated(t *testing.T) {
 	t.Parallel()
-	if n := len(Operations()); n != 89 {
-		t.Errorf("%d operations, want 89", n)
+	if n := len(Operations()); n != 93 {
+		t.Errorf("%d operations, want 93", n)
 	}
 	if n := len(Events()); n != 11 {
 		t.Errorf("%d events, want 11", n)
