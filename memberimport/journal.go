@@ -306,7 +306,8 @@ func replay(r io.Reader, want header) (replayed, error) {
 			ErrJournalMismatch, h.Kind, h.CardID, h.BrandID, h.Input, want.Kind, want.CardID, want.BrandID, want.Input)
 	case h.Rows != want.Rows:
 		return out, fmt.Errorf("%w: it records an input of %d rows, this wxpay reads %d rows in the same file (an older version read its header row differently); "+
-			"finish the import with the version that started it, or move the journal away to start over", ErrJournalMismatch, h.Rows, want.Rows)
+			"finish the import with the version that started it, or move the journal away to start over (imported members are answered as repeats; "+
+			"a brand import lists them as rejected, their codes being taken)", ErrJournalMismatch, h.Rows, want.Rows)
 	}
 	out.header = h
 	out.end = lr.off

@@ -19,7 +19,7 @@ import (
 
 // These tests drive the importer's own machinery (journal, resume, rejects,
 // classification) through Config.Send. The end-to-end test against the emulator,
-// with the importer killed and resumed, is in cmd/wxpay.
+// with the importer killed and resumed, is in internal/cli (e2e_test.go).
 
 // store is an idempotent import target keyed by out_request_no, like the API.
 type store struct {
