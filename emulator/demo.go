@@ -47,8 +47,10 @@ const demoJoined = "2025-12-15T14:30:00+08:00"
 // card DemoBrandCardID and activity DemoActivityID, membercard cards
 // DemoCardID, DemoRealTimeCardID and DemoDepositCardID, users DemoOpenID,
 // DemoOpenID2 and DemoMemberOpenID (with user cards DemoMemberCode and
-// DemoBrandUserCardCode), sub-merchant DemoSubMchID and the callback URL
-// DemoNotifyURL.
+// DemoBrandUserCardCode), sub-merchant DemoSubMchID, the callback URL
+// DemoNotifyURL, and the demo payments (demo_payments.go): orders paid,
+// unpaid and waiting for their payer, refunds PROCESSING and ABNORMAL, the
+// ledger of DemoBillDate and the download DemoBillToken.
 func (e *Emulator) SeedDemo(mchID string) error {
 	if err := e.AddBrand(Brand{ID: DemoBrandID, MchID: mchID}); err != nil {
 		return err
@@ -87,6 +89,7 @@ func (e *Emulator) SeedDemo(mchID string) error {
 		return err
 	}
 	e.seedCommerce(mchID)
+	e.seedDemoPayments(mchID)
 
 	joined, _ := time.Parse(time.RFC3339, demoJoined)
 	s := &e.state

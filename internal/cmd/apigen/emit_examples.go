@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strconv"
@@ -14,7 +15,10 @@ import (
 // spec, so an example that stops working fails the tests.
 //
 // Values that start with $ name a fixture of the emulator: $DemoCardID is
-// emulator.DemoCardID.
+// emulator.DemoCardID. An upload's file is the example's file: value (the
+// content, as a string) or, for a .png filename without one, a small PNG. A
+// file answer (stream) is written to a buffer and printed as text, CRLF line
+// ends as LF. Printed names may be paths into nested objects: amount.total.
 
 const (
 	importWxpaytest = modulePath + "/wxpaytest"
@@ -68,7 +72,11 @@ func emitExample(g *goFile, f *family, n *node, o *op) {
 	}
 	call += "." + methodName(o.Method) + "(" + g.use("context") + ".Background()"
 	if o.Request != nil {
-		call += ", &" + pkg + "." + o.Request.GoName + exampleObject(g, pkg, o.Request, ex.Request)
+		call += ", &" + pkg + "." + o.Request.GoName + exampleObject(g, pkg, o.Request, exampleRequest(o))
+	}
+	if o.Stream {
+		g.p("var file %s.Buffer", g.use("bytes"))
+		call += ", &file"
 	}
 	call += ")"
 	switch {
@@ -82,24 +90,105 @@ func emitExample(g *goFile, f *family, n *node, o *op) {
 	fmtPkg := g.use("fmt")
 	g.p("if err != nil {\n%s.Println(err)\nreturn\n}", fmtPkg)
 	g.p("%s.Println(\"status:\", resp.StatusCode)", fmtPkg)
+	if o.Stream {
+		g.p("%s.Print(%s.ReplaceAll(file.String(), \"\\r\\n\", \"\\n\"))", fmtPkg, g.use("strings"))
+	}
 	for _, name := range ex.Print {
-		fl := fieldByJSON(o.Response, name)
-		acc := "out." + fl.GoName
-		if !fl.Required && fl.Type != "string" && fl.Type != "array" {
-			g.p("if %s != nil {\n%s.Println(%q, *%s)\n}", acc, fmtPkg, name+":", acc)
-			continue
-		}
+		conds, acc, fl := printPath(o.Response, name)
 		if fl.Type == "array" {
-			g.p("%s.Println(%q, len(%s))", fmtPkg, name+" count:", acc)
-			continue
+			acc = "len(" + acc + ")"
+			name += " count"
 		}
-		g.p("%s.Println(%q, %s)", fmtPkg, name+":", acc)
+		line := fmt.Sprintf("%s.Println(%q, %s)", fmtPkg, name+":", acc)
+		if len(conds) > 0 {
+			line = "if " + strings.Join(conds, " && ") + " {\n" + line + "\n}"
+		}
+		g.p("%s", line)
 	}
 	g.p("// Output:")
 	for _, line := range strings.Split(strings.TrimRight(ex.Output, "\n"), "\n") {
 		g.p("// %s", line)
 	}
 	g.p("}\n")
+}
+
+// printPath resolves a printed name — a field of the answer, or a dotted path
+// into its nested objects (amount.total) — to the Go expression of its value
+// and the nil checks that guard it; nil when the answer has no such field.
+func printPath(m *model, path string) (conds []string, expr string, fl *field) {
+	expr = "out"
+	segs := strings.Split(path, ".")
+	for i, seg := range segs {
+		if fl = fieldByJSON(m, seg); fl == nil {
+			return nil, "", nil
+		}
+		expr += "." + fl.GoName
+		last := i == len(segs)-1
+		if !last && fl.Type != "object" {
+			return nil, "", nil
+		}
+		if !fl.Required && fl.Type != "string" && fl.Type != "array" { // a pointer
+			conds = append(conds, expr+" != nil")
+			if last && fl.Type != "object" {
+				expr = "*" + expr
+			}
+		}
+		m = fl.Model
+	}
+	return conds, expr, fl
+}
+
+// exampleRequest is the example's request values, with an upload's file
+// content filled in when the example leaves it to the filename (.png).
+func exampleRequest(o *op) map[string]any {
+	vals := o.y.Example.Request
+	for _, f := range o.Body {
+		if f.Upload != "file" {
+			continue
+		}
+		if _, given := vals[f.JSON]; given {
+			break
+		}
+		out := map[string]any{f.JSON: samplePNG()}
+		for k, v := range vals {
+			out[k] = v
+		}
+		return out
+	}
+	return vals
+}
+
+// samplePNGHex is a 16×16 PNG in WeChat green (#07C160), the file of upload
+// examples whose filename is a .png; fixed bytes, so that the generated code
+// does not depend on the encoder of the Go version that runs the generator.
+const samplePNGHex = "89504e470d0a1a0a0000000d4948445200000010000000100103000000253d6d2200000003504c544507c1603d66ac080000000f4944415478da62201100020000ffff00300001cba8e3410000000049454e44ae426082"
+
+func samplePNG() string {
+	b, err := hex.DecodeString(samplePNGHex)
+	if err != nil {
+		panic(err) // a constant
+	}
+	return string(b)
+}
+
+// bytesLiteral renders content as a Go string literal, printable ASCII as is
+// and every other byte as \xNN.
+func bytesLiteral(content string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(content); i++ {
+		switch c := content[i]; {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c >= 0x20 && c < 0x7f:
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "\\x%02x", c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 func fieldByJSON(m *model, name string) *field {
@@ -178,6 +267,8 @@ func exampleValue(g *goFile, pkg string, f *field, m *model, v any, elem bool) s
 			}
 		}
 		return exampleString(g, v)
+	case "file": // an upload's content
+		return g.use("bytes") + ".NewReader([]byte(" + bytesLiteral(fmt.Sprint(v)) + "))"
 	case "integer", "number", "boolean":
 		lit := fmt.Sprint(v)
 		if !pointer {

@@ -107,8 +107,8 @@ type yList struct {
 // fixtures (wxpaytest).
 type yExample struct {
 	Path    map[string]string `yaml:"path"`    // path parameter values
-	Request map[string]any    `yaml:"request"` // body and query values by JSON name
-	Print   []string          `yaml:"print"`   // answer fields to print, by JSON name
+	Request map[string]any    `yaml:"request"` // body and query values by JSON name; an upload's filename and file (its content)
+	Print   []string          `yaml:"print"`   // answer fields to print, by JSON name or dotted path (amount.total)
 	Output  string            `yaml:"output"`  // the expected output
 }
 
@@ -722,8 +722,17 @@ func (r *resolver) checkExample(o *op) {
 	} else if o.Request != nil {
 		r.checkExampleObject(o.ID, o.Request, ex.Request)
 	}
+	for _, f := range o.Body {
+		if f.Upload != "file" {
+			continue
+		}
+		name, _ := ex.Request["filename"].(string)
+		if _, given := ex.Request[f.JSON]; !given && !strings.HasSuffix(strings.ToLower(name), ".png") {
+			r.fail("%s: example: an upload names its filename and gives its content as file: (a .png filename without file: gets a small PNG)", o.ID)
+		}
+	}
 	for _, name := range ex.Print {
-		if fieldByJSON(o.Response, name) == nil {
+		if _, _, fl := printPath(o.Response, name); fl == nil || fl.Type == "object" {
 			r.fail("%s: example: the answer has no field %s to print", o.ID, name)
 		}
 	}
@@ -758,6 +767,8 @@ func (r *resolver) checkExampleValue(where string, f *field, t string, v any) {
 		}
 	case "boolean":
 		_, ok = v.(bool)
+	case "file": // an upload's content
+		_, ok = v.(string)
 	case "object":
 		var m map[string]any
 		if m, ok = v.(map[string]any); ok {
