@@ -17,6 +17,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/wxpaykit/wxpay/internal/apispec"
 )
@@ -296,6 +297,21 @@ const (
 
 // seedImages stores the demo images; the caller holds the lock.
 func (s *state) seedImages(mchID string) {
+	for _, img := range demoImages() {
+		s.media.add(&mediaItem{name: img.name, mchID: mchID, contentType: "image/png", data: img.png, marketing: true},
+			mediaKey{mchID, "seed", img.name})
+	}
+}
+
+type demoImage struct {
+	name string
+	png  []byte
+}
+
+// demoImages encodes the seeded logo and background once per process: every
+// SeedDemo shares the bytes (stored items are never modified).
+var demoImages = sync.OnceValue(func() []demoImage {
+	var out []demoImage
 	for _, d := range []struct {
 		url  string
 		w, h int
@@ -310,8 +326,7 @@ func (s *state) seedImages(mchID string) {
 		}
 		var buf bytes.Buffer
 		_ = png.Encode(&buf, img)
-		name := d.url[strings.LastIndex(d.url, "/")+1:]
-		s.media.add(&mediaItem{name: name, mchID: mchID, contentType: "image/png", data: buf.Bytes(), marketing: true},
-			mediaKey{mchID, "seed", name})
+		out = append(out, demoImage{name: d.url[strings.LastIndex(d.url, "/")+1:], png: buf.Bytes()})
 	}
-}
+	return out
+})
