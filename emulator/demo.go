@@ -36,6 +36,9 @@ const (
 	// DemoActivityID is a brand-member coupon activity of DemoBrandID on
 	// DemoBrandCardID, in effect from 2025-12-01 to the end of 2026.
 	DemoActivityID = "371058"
+	// DemoExchangeCouponTemplateID is the points-exchange template of the
+	// demo exchanges.
+	DemoExchangeCouponTemplateID = "1000000123"
 	// DemoNotifyURL is the membercard-open callback URL of the merchant.
 	DemoNotifyURL = "https://wxpay.example/membercard/notify"
 )

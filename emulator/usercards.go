@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -34,37 +35,71 @@ func (e *Emulator) importMember(r *request, card *Card) answer {
 	if prev, seen := s.replay(key, fp, reusedNumber); seen {
 		return prev
 	}
-	if !s.users[openID].fits(card) {
-		return unknownOpenID(openID)
-	}
-	if s.members[memberKey{card.ID, openID}] != nil {
-		return invalidRequest("该用户已领取过此会员卡，不可重复导入")
-	}
-	// The code follows the card's mode; a code sent for another mode is ignored,
-	// as the service allocates it.
-	switch card.CodeMode {
-	case RealTime:
-		if code == "" {
-			return fieldError("实时code模式的会员卡必须传入code", "body", "/code", "", "is required for a REAL_TIME card")
-		}
-		if s.byCode[memberKey{card.ID, code}] != nil {
-			return invalidRequest("该code已被使用")
-		}
-	case MerchantDeposit:
-		var left bool
-		if code, left = s.takeDeposited(card.ID); !left {
-			return invalidRequest("会员卡已无可用的预存code，请先导入code")
-		}
-	default:
-		code = e.randString(12, "0123456789")
-		for s.byCode[memberKey{card.ID, code}] != nil {
-			code = e.randString(12, "0123456789")
-		}
+	code, refused := e.admit(card, openID, code)
+	if refused != nil {
+		return refused.api
 	}
 	s.addMember(&Membership{CardID: card.ID, OpenID: openID, Code: code, RequestNo: no, State: "EFFECTIVE", Created: e.now()})
 	an := ok(map[string]any{"code": code})
 	s.remember(key, fp, an)
 	return an
+}
+
+// refusal is why a user may not join a card: the API's answer (an import) and
+// the error of the user's side (a claim).
+type refusal struct {
+	api answer
+	err error
+}
+
+// admit applies the rules of joining a membercard-open card, the same for an
+// import and a claim: openID is a user of the card's AppID who does not hold
+// it yet, and the code follows the card's code mode (REAL_TIME takes code,
+// MERCHANT_DEPOSIT the oldest deposited one, SYSTEM_ALLOCATE 12 fresh digits;
+// a code sent for another mode is ignored, as the service allocates it). The
+// caller holds the lock.
+func (e *Emulator) admit(card *Card, openID, code string) (string, *refusal) {
+	s := &e.state
+	if !s.users[openID].fits(card) {
+		return "", &refusal{unknownOpenID(openID), unknownUser(openID, card)}
+	}
+	if m := s.members[memberKey{card.ID, openID}]; m != nil {
+		return "", &refusal{invalidRequest("该用户已领取过此会员卡，不可重复导入"),
+			fmt.Errorf("%w: user %s already holds card %s (code %s, %s)", ErrUserCardState, openID, card.ID, m.Code, m.State)}
+	}
+	switch card.CodeMode {
+	case RealTime:
+		if code == "" {
+			return "", &refusal{fieldError("实时code模式的会员卡必须传入code", "body", "/code", "", "is required for a REAL_TIME card"),
+				fmt.Errorf("emulator: card %s is REAL_TIME: the code is required", card.ID)}
+		}
+		if s.byCode[memberKey{card.ID, code}] != nil {
+			return "", &refusal{invalidRequest("该code已被使用"), fmt.Errorf("%w: code %s of card %s is in use", ErrUserCardState, code, card.ID)}
+		}
+		return code, nil
+	case MerchantDeposit:
+		code, left := s.takeDeposited(card.ID)
+		if !left {
+			return "", &refusal{invalidRequest("会员卡已无可用的预存code，请先导入code"),
+				fmt.Errorf("%w: card %s is MERCHANT_DEPOSIT and has no deposited code left", ErrUserCardState, card.ID)}
+		}
+		return code, nil
+	}
+	return e.freshCode(card.ID), nil
+}
+
+// freshCode returns 12 digits no member of the card holds. The caller holds the lock.
+func (e *Emulator) freshCode(cardID string) string {
+	code := e.randString(12, "0123456789")
+	for e.state.byCode[memberKey{cardID, code}] != nil {
+		code = e.randString(12, "0123456789")
+	}
+	return code
+}
+
+// unknownUser is the user's side's error for an openid that cannot hold card.
+func unknownUser(openID string, card *Card) error {
+	return fmt.Errorf("%w: no user %q under AppID %s, the card's (register users with AddUser, or --users for `wxpay emulator`)", ErrNotFound, openID, card.AppID)
 }
 
 func (e *Emulator) depositCodes(r *request) answer {
@@ -269,8 +304,11 @@ func (e *Emulator) updateMembercardUserCard(r *request) answer {
 // the merchant's membership number.
 func (e *Emulator) activateMembercardUserCard(r *request) answer {
 	return owned(e, r, (*state).membercardUserCard, func(m *Membership) answer {
-		if m.State == "UNAVAILABLE" {
+		switch m.State {
+		case "UNAVAILABLE":
 			return invalidRequest("会员卡code已失效，不能激活")
+		case stateDeleted:
+			return invalidRequest("用户已删除会员卡，不能激活")
 		}
 		if m.record == nil {
 			m.record = map[string]any{}
@@ -283,7 +321,8 @@ func (e *Emulator) activateMembercardUserCard(r *request) answer {
 	})
 }
 
-// listMembercardUserCards lists a user's cards among the caller's templates.
+// listMembercardUserCards lists a user's cards among the caller's templates
+// (not those the user deleted).
 func (e *Emulator) listMembercardUserCards(r *request) answer {
 	openID, appID := r.query.Get("openid"), r.query.Get("appid")
 	s := &e.state
@@ -292,7 +331,7 @@ func (e *Emulator) listMembercardUserCards(r *request) answer {
 	var matched []*Membership
 	for _, m := range s.userMembers[openID] {
 		card := s.cards[m.CardID]
-		if !card.in(MembercardFamily) || card.MchID != r.mchID || (appID != "" && card.AppID != appID) {
+		if !card.in(MembercardFamily) || card.MchID != r.mchID || (appID != "" && card.AppID != appID) || m.State == stateDeleted {
 			continue
 		}
 		matched = append(matched, m)
