@@ -246,6 +246,83 @@ func (e *Emulator) updateBrandUserCard(r *request) answer {
 	})
 }
 
+// confirmBrandUserCard records the merchant's answer to a card opening
+// (BRAND_MEMBER_CARD_SP.USER_CARD.CREATE): CREATE_CARD_SUCCESS puts the
+// UNACTIVATED card in effect, CREATE_CARD_FAIL invalidates it, and the fields
+// sent (level, colour, picture, validity, phone number, form, attach) are
+// stored. The same answer again is answered alike (a retry, or an imported
+// card already in effect); another answer, or any about a card its user
+// deleted, is refused.
+func (e *Emulator) confirmBrandUserCard(r *request) answer {
+	return owned(e, r, (*state).brandUserCard, func(m *Membership) answer {
+		if str(r.body, "brand_id") != e.state.cards[m.CardID].BrandID || str(r.body, "openid") != m.OpenID {
+			return apiError(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "用户会员卡不存在", nil)
+		}
+		if m.State == stateDeleted {
+			return invalidRequest("用户已删除会员卡，不能同步开卡结果")
+		}
+		result, current := str(r.body, "user_card_confirm_state"), str(m.record, "user_card_state")
+		want := stateEffective
+		if result == "CREATE_CARD_FAIL" {
+			want = "INVALID"
+		}
+		if current != "UNACTIVATED" && current != want {
+			return invalidRequest("用户会员卡状态为" + current + "，不能同步开卡结果" + result)
+		}
+		now := rfc3339(e.nowCST())
+		for _, k := range []string{"card_color", "card_picture_url", "level", "valid_date_information", "attach"} {
+			if v, ok := r.body[k]; ok {
+				m.record[k] = v
+			}
+		}
+		e.copyUserInfo(r, m.record)
+		if current == "UNACTIVATED" {
+			m.State, m.record["user_card_state"], m.record["modify_time"] = want, want, now
+			if want == "INVALID" {
+				m.record["invalid_reason"], m.record["invalid_time"] = "开卡失败", now
+			}
+		}
+		return e.rendered(r, m.record)
+	})
+}
+
+// confirmPointExchange settles a pending points exchange (ExchangePoints)
+// with the merchant's outcome. The record must be of a brand the caller
+// serves and match the request; the same outcome again is answered alike,
+// another one refused.
+func (e *Emulator) confirmPointExchange(r *request) answer {
+	s := &e.state
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x := s.exchanges[str(r.body, "record_id")]
+	if x == nil || !s.servesBrand(x.BrandID, r.mchID) {
+		return apiError(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "积分兑券记录不存在", nil)
+	}
+	for _, f := range [][2]string{{"brand_id", x.BrandID}, {"card_id", x.CardID}, {"openid", x.OpenID},
+		{"user_card_code", x.UserCardCode}, {"exchange_coupon_template_id", x.ExchangeCouponTemplateID}} {
+		if v := str(r.body, f[0]); v != f[1] {
+			return fieldError("参数与积分兑券记录不一致", "body", "/"+f[0], clip(v, 64), "does not match record "+x.RecordID)
+		}
+	}
+	result := str(r.body, "state")
+	switch x.State {
+	case ExchangePending:
+		x.State, x.CouponCode, x.FailReason = result, str(r.body, "coupon_code"), str(r.body, "fail_reason")
+	case result:
+	default:
+		return invalidRequest("积分兑券结果已同步为" + x.State + "，不能修改")
+	}
+	out := map[string]any{"record_id": x.RecordID, "exchange_coupon_template_id": x.ExchangeCouponTemplateID, "brand_id": x.BrandID,
+		"card_id": x.CardID, "openid": x.OpenID, "user_card_code": x.UserCardCode, "state": x.State}
+	if x.CouponCode != "" {
+		out["coupon_code"] = x.CouponCode
+	}
+	if x.FailReason != "" {
+		out["fail_reason"] = x.FailReason
+	}
+	return e.rendered(r, out)
+}
+
 func (e *Emulator) invalidateBrandUserCard(r *request) answer {
 	return owned(e, r, (*state).brandUserCard, func(m *Membership) answer {
 		m.State = "INVALID"
@@ -319,6 +396,19 @@ func (e *Emulator) activateMembercardUserCard(r *request) answer {
 		m.State = "EFFECTIVE"
 		return noContent()
 	})
+}
+
+// getActivateInformation answers the sign-up form a user submitted to
+// activate a JUMP_ACTIVATE card (ActivateCard), to the card's merchant only.
+func (e *Emulator) getActivateInformation(r *request) answer {
+	s := &e.state
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.tickets[r.params["activate_ticket"]]
+	if a == nil || a.mchID != r.mchID {
+		return apiError(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "激活ticket不存在或已过期", nil)
+	}
+	return e.rendered(r, a.info)
 }
 
 // listMembercardUserCards lists a user's cards among the caller's templates
