@@ -33,6 +33,47 @@ import (
 //	POST /_emulator/day-end                 {"date": "YYYY-MM-DD"} (default: today)
 //	     ends a business day: its bills can be applied for at once
 //	GET  /_emulator/media/<name>            an uploaded file (a media_url points here)
+//
+// The member's side (members.go): each action changes the state and delivers
+// its notification (signed, encrypted, redelivered until a 2xx answer), and
+// answers with what comes next, notification_id included. MEMBERCARD.* go to
+// the callback URL of PATCH /v3/marketing/membercard-open/callback,
+// BRAND_MEMBER_CARD_SP.* to the notify_url of the brand card template; without
+// one the action is refused, 409 CANNOT_NOTIFY. An unknown card, user, code or
+// record is 404 RESOURCE_NOT_EXISTS; an action the user card's state does not
+// allow (a second claim, …) 409 INVALID_STATE.
+//
+//	POST /_emulator/membercard/claim        {"card_id", "openid", "outer_str", "activate_type", "code"}
+//	     the user claims a membercard-open card: a NOT_ACTIVATE user card with
+//	     a code by the card's code mode (code: REAL_TIME cards only), and
+//	     MEMBERCARD.ACCEPT_CARD (NEW_ACTIVATE; RECOVER for a card the user had
+//	     deleted); activate_type AUTO_ACTIVATE (default) or JUMP_ACTIVATE;
+//	     answers {"card_id", "openid", "code", "state", "activate_type",
+//	     "event_type", "notification_id"}
+//	POST /_emulator/membercard/activate     {"card_id", "code"}
+//	     the user activates it: AUTO_ACTIVATE is EFFECTIVE at once; for
+//	     JUMP_ACTIVATE the user submits the sign-up form, kept under the
+//	     answer's "activate_ticket" for GET …/activate-informations/{ticket},
+//	     and the merchant's POST …/codes/{code}/activate makes it EFFECTIVE;
+//	     both deliver MEMBERCARD.ACTIVATE_CARD; answers as claim does
+//	POST /_emulator/membercard/delete       {"card_id", "code"}
+//	     the user deletes it: state DELETE, MEMBERCARD.USERCARD_MANAGE
+//	     (USER_DELETE_MEMBERCARD); answers as claim does
+//	POST /_emulator/brand/claim             {"brand_id", "card_id", "openid"}
+//	     the user opens a brand card: a user card UNACTIVATED until the
+//	     merchant confirms it (POST …/user-cards/{user_card_code}/confirm),
+//	     BRAND_MEMBER_CARD_SP.USER_CARD.CREATE; answers {"brand_id", "card_id",
+//	     "openid", "user_card_code", "user_card_state", "event_type",
+//	     "notification_id"}
+//	POST /_emulator/brand/delete            {"brand_id", "card_id", "user_card_code"}
+//	     the user deletes it: INVALID for the API,
+//	     BRAND_MEMBER_CARD_SP.USER_CARD.DELETE (DELETE); answers as claim does
+//	POST /_emulator/brand/exchange-points   {"brand_id", "card_id", "user_card_code",
+//	                                         "exchange_coupon_template_id", "deduct_points", "stock_id"}
+//	     the user exchanges points of an EFFECTIVE user card for a coupon: a
+//	     PENDING record, BRAND_MEMBER_CARD_SP.POINT_EXCHANGE_COUPON; the
+//	     merchant settles it with POST …/user-points/exchange-coupon/confirm;
+//	     answers the record {"record_id", …, "state", "notification_id"}
 const controlPrefix = "/_emulator/"
 
 // maxControlBody bounds a control request's body.
@@ -133,6 +174,9 @@ func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request) int {
 				out = map[string]any{"date": in.Date}
 			}
 		}
+	case "POST /membercard/claim", "POST /membercard/activate", "POST /membercard/delete",
+		"POST /brand/claim", "POST /brand/delete", "POST /brand/exchange-points":
+		out, err = e.controlMember(route, w, r)
 	default:
 		err = &controlError{http.StatusNotFound, "RESOURCE_NOT_EXISTS", "no control endpoint " + strconv.Quote(route)}
 	}
@@ -142,8 +186,12 @@ func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request) int {
 		return write(http.StatusOK, out)
 	case errors.As(err, &ce):
 		return write(ce.status, map[string]string{"code": ce.code, "message": ce.message})
-	case errors.Is(err, ErrOrder), errors.Is(err, ErrRefund):
+	case errors.Is(err, ErrOrder), errors.Is(err, ErrRefund), errors.Is(err, ErrUserCardState):
 		return write(http.StatusConflict, map[string]string{"code": "INVALID_STATE", "message": err.Error()})
+	case errors.Is(err, ErrCannotNotify):
+		return write(http.StatusConflict, map[string]string{"code": "CANNOT_NOTIFY", "message": err.Error()})
+	case errors.Is(err, ErrNotFound):
+		return write(http.StatusNotFound, map[string]string{"code": "RESOURCE_NOT_EXISTS", "message": err.Error()})
 	}
 	return write(http.StatusBadRequest, map[string]string{"code": "PARAM_ERROR", "message": err.Error()})
 }
@@ -196,4 +244,56 @@ func (e *Emulator) controlMemberships(cardID string) map[string]any {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].CardID < out[j].CardID })
 	return map[string]any{"count": len(out), "memberships": out}
+}
+
+// controlMember plays the member's side (members.go).
+func (e *Emulator) controlMember(route string, w http.ResponseWriter, r *http.Request) (any, error) {
+	type userCard struct {
+		CardID string `json:"card_id"`
+		Code   string `json:"code"`
+	}
+	switch route {
+	case "POST /membercard/claim":
+		var in ClaimCardRequest
+		if err := readControl(w, r, &in); err != nil {
+			return nil, err
+		}
+		return e.ClaimCard(in)
+	case "POST /membercard/activate", "POST /membercard/delete":
+		var in userCard
+		if err := readControl(w, r, &in); err != nil {
+			return nil, err
+		}
+		if in.CardID == "" || in.Code == "" {
+			return nil, badControl("card_id and code are required")
+		}
+		if route == "POST /membercard/activate" {
+			return e.ActivateCard(in.CardID, in.Code)
+		}
+		return e.DeleteUserCard(in.CardID, in.Code)
+	case "POST /brand/claim":
+		var in ClaimBrandCardRequest
+		if err := readControl(w, r, &in); err != nil {
+			return nil, err
+		}
+		return e.ClaimBrandCard(in)
+	case "POST /brand/delete":
+		var in struct {
+			BrandID      string `json:"brand_id"`
+			CardID       string `json:"card_id"`
+			UserCardCode string `json:"user_card_code"`
+		}
+		if err := readControl(w, r, &in); err != nil {
+			return nil, err
+		}
+		if in.BrandID == "" || in.CardID == "" || in.UserCardCode == "" {
+			return nil, badControl("brand_id, card_id and user_card_code are required")
+		}
+		return e.DeleteBrandUserCard(in.BrandID, in.CardID, in.UserCardCode)
+	}
+	var in ExchangePointsRequest // POST /brand/exchange-points
+	if err := readControl(w, r, &in); err != nil {
+		return nil, err
+	}
+	return e.ExchangePoints(in)
 }

@@ -36,6 +36,18 @@ const (
 	// DemoActivityID is a brand-member coupon activity of DemoBrandID on
 	// DemoBrandCardID, in effect from 2025-12-01 to the end of 2026.
 	DemoActivityID = "371058"
+	// DemoActivateTicket is the activate_ticket of the sign-up form
+	// DemoMemberOpenID submitted to activate DemoMemberCode (the
+	// JUMP_ACTIVATE flow): GetMembercardActivateInformation answers it.
+	DemoActivateTicket = "fDZv9eMQAFfrNr3XBoqhb9TEGRC6omCtrfRfhgTDOM8"
+	// DemoPointExchangeRecordID is a pending points-for-coupon exchange of
+	// DemoBrandUserCardCode (100 points, template
+	// DemoExchangeCouponTemplateID, stock of DemoActivityID), for
+	// ConfirmBrandPointExchange.
+	DemoPointExchangeRecordID = "5200000001202601010001"
+	// DemoExchangeCouponTemplateID is the points-exchange template of the
+	// demo exchanges.
+	DemoExchangeCouponTemplateID = "1000000123"
 	// DemoNotifyURL is the membercard-open callback URL of the merchant.
 	DemoNotifyURL = "https://wxpay.example/membercard/notify"
 )
@@ -48,9 +60,11 @@ const demoJoined = "2025-12-15T14:30:00+08:00"
 // DemoCardID, DemoRealTimeCardID and DemoDepositCardID, users DemoOpenID,
 // DemoOpenID2 and DemoMemberOpenID (with user cards DemoMemberCode and
 // DemoBrandUserCardCode), sub-merchant DemoSubMchID, the callback URL
-// DemoNotifyURL, and the demo payments (demo_payments.go): orders paid,
-// unpaid and waiting for their payer, refunds PROCESSING and ABNORMAL, the
-// ledger of DemoBillDate and the download DemoBillToken.
+// DemoNotifyURL, the activation form DemoActivateTicket, the pending points
+// exchange DemoPointExchangeRecordID, and the demo payments
+// (demo_payments.go): orders paid, unpaid and waiting for their payer, refunds
+// PROCESSING and ABNORMAL, the ledger of DemoBillDate and the download
+// DemoBillToken.
 func (e *Emulator) SeedDemo(mchID string) error {
 	if err := e.AddBrand(Brand{ID: DemoBrandID, MchID: mchID}); err != nil {
 		return err
@@ -109,6 +123,12 @@ func (e *Emulator) SeedDemo(mchID string) error {
 		"begin_time": "2025-12-01T00:00:00+08:00", "end_time": "2026-12-31T23:59:59+08:00", "apply_total": 1000, "apply_available": 1000,
 		"product_coupon_stock_list": []any{map[string]any{"product_coupon_id": "1002631856790412345", "stock_id": "98065001"}},
 		"create_time":               "2025-11-20T10:00:00+08:00", "modify_time": "2025-11-20T10:00:00+08:00"})
+	s.tickets[DemoActivateTicket] = &activation{mchID: mchID, cardID: DemoRealTimeCardID, code: DemoMemberCode,
+		info: activationForm(s.cards[DemoRealTimeCardID])}
+	s.members[memberKey{DemoRealTimeCardID, DemoMemberOpenID}].ticket = DemoActivateTicket
+	s.exchanges[DemoPointExchangeRecordID] = &PointExchange{RecordID: DemoPointExchangeRecordID, BrandID: DemoBrandID,
+		CardID: DemoBrandCardID, OpenID: DemoMemberOpenID, UserCardCode: DemoBrandUserCardCode,
+		ExchangeCouponTemplateID: DemoExchangeCouponTemplateID, DeductPoints: 100, StockID: "98065001", State: ExchangePending}
 	s.callbacks[mchID] = DemoNotifyURL
 	return nil
 }

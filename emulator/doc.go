@@ -41,7 +41,9 @@
 //     the protocol requires.
 //  7. The operation: real behaviour and state for the core operations and the
 //     obvious lifecycles (card templates, user cards, imports, callback URL,
-//     brand-member coupon activities);
+//     brand-member coupon activities, and what follows the member's actions
+//     of control.go: activation information, confirmations of card openings
+//     and points exchanges);
 //     every other operation gets an answer synthesised from the spec's
 //     response fields, echoing request values where names match.
 //

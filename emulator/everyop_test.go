@@ -37,9 +37,10 @@ const (
 )
 
 // prepare creates the state that operations with real behaviour need: a brand
-// user card, a membercard member, a callback URL, cards that may be deleted, a
-// MERCHANT_DEPOSIT card.
+// user card with a pending points exchange, a membercard member, a callback
+// URL, cards that may be deleted, a MERCHANT_DEPOSIT card.
 // fixtures are the values prepare made: "code" a membercard member's code,
+// "record-id" the pending points exchange,
 // "txn"/"p-txn" the transaction IDs of paid direct and partner orders,
 // "refund-id"/"p-refund-id" ABNORMAL refunds' IDs.
 type fixtures map[string]string
@@ -67,7 +68,11 @@ func prepare(ctx context.Context, c *wxpay.Client, srv *wxpaytest.Server) (fx fi
 	if _, _, err := c.V3.Marketing.MembercardOpen.Callback.Patch(ctx, &membercardopen.UpdateCallbackRequest{NotifyURL: "https://wxpay.example/notify"}); err != nil {
 		return nil, err
 	}
-	fx = fixtures{"code": m.Code}
+	x, err := e.ExchangePoints(emulator.ExchangePointsRequest{BrandID: emulator.DemoBrandID, CardID: emulator.DemoBrandCardID, UserCardCode: existingBrandCode})
+	if err != nil {
+		return nil, err
+	}
+	fx = fixtures{"code": m.Code, "record-id": x.RecordID}
 	// Orders: paid (queries, refunds), unpaid (close), a payment code waiting
 	// for its payer (reverse); a PROCESSING and an ABNORMAL refund — for a
 	// direct merchant and for the service provider's sub-merchant.
@@ -229,6 +234,12 @@ func fixture(op *apispec.Operation, name string, fx fixtures) (string, bool) {
 		return fx["code"], true
 	case "activity_id":
 		return emulator.DemoActivityID, true
+	case "activate_ticket":
+		return emulator.DemoActivateTicket, true
+	case "record_id":
+		return fx["record-id"], true
+	case "exchange_coupon_template_id":
+		return emulator.DemoExchangeCouponTemplateID, true
 	case "sub_mchid":
 		if op.Family == "refund-domestic" || op.Family == "bill" {
 			return "", false // these take a sub_mchid only for a sub-merchant's refund or bill

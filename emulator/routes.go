@@ -36,6 +36,9 @@ var handlers = map[string]func(e *Emulator, r *request) answer{
 	"ActivateMembercardUserCard":       (*Emulator).activateMembercardUserCard,
 	"ListMembercardUserCards":          (*Emulator).listMembercardUserCards,
 	"InvalidateMembercardUserCard":     (*Emulator).invalidateMembercardUserCard,
+	"GetMembercardActivateInformation": (*Emulator).getActivateInformation,
+	"ConfirmBrandUserCard":             (*Emulator).confirmBrandUserCard,
+	"ConfirmBrandPointExchange":        (*Emulator).confirmPointExchange,
 	"UpdateMembercardCallback":         (*Emulator).setCallback,
 	"GetMembercardCallback":            (*Emulator).getCallback,
 

@@ -72,7 +72,24 @@ type Membership struct {
 	Created   time.Time
 	// record is the stored user-card JSON for brand cards.
 	record map[string]any
+	// What the user's side (members.go) keeps: the scene value and activation
+	// type of the claim, whether it recovered a deleted card, the activate_ticket
+	// of the submitted form, and the personal data of a brand card as its
+	// notifications carry it (encrypted for the merchant).
+	outerStr, activateType string
+	recovered              bool
+	ticket                 string
+	eventUserInfo          map[string]any
 }
+
+// User-card states the user's side sets (membercard-open's
+// MembercardUserCardStatus; a brand card deleted by its user is DELETE here
+// and INVALID in the API's view).
+const (
+	stateNotActivated = "NOT_ACTIVATE"
+	stateEffective    = "EFFECTIVE"
+	stateDeleted      = "DELETE"
+)
 
 type memberKey struct{ card, openid string }
 
@@ -93,6 +110,8 @@ type state struct {
 	activities    map[string]map[string]any // activity_id → brand-member coupon activity
 	activityOrder []string                  // activity_ids in creation order
 	resources     map[string]map[string]any
+	tickets       map[string]*activation    // activate_ticket → the form a user submitted
+	exchanges     map[string]*PointExchange // record_id → points-for-coupon exchange
 	pay           payments
 	media         mediaStore
 }
@@ -113,6 +132,8 @@ func (s *state) init() {
 	s.callbacks = map[string]string{}
 	s.activities = map[string]map[string]any{}
 	s.resources = map[string]map[string]any{}
+	s.tickets = map[string]*activation{}
+	s.exchanges = map[string]*PointExchange{}
 }
 
 // owned answers a request about one resource: under the state lock, find

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -34,37 +35,71 @@ func (e *Emulator) importMember(r *request, card *Card) answer {
 	if prev, seen := s.replay(key, fp, reusedNumber); seen {
 		return prev
 	}
-	if !s.users[openID].fits(card) {
-		return unknownOpenID(openID)
-	}
-	if s.members[memberKey{card.ID, openID}] != nil {
-		return invalidRequest("该用户已领取过此会员卡，不可重复导入")
-	}
-	// The code follows the card's mode; a code sent for another mode is ignored,
-	// as the service allocates it.
-	switch card.CodeMode {
-	case RealTime:
-		if code == "" {
-			return fieldError("实时code模式的会员卡必须传入code", "body", "/code", "", "is required for a REAL_TIME card")
-		}
-		if s.byCode[memberKey{card.ID, code}] != nil {
-			return invalidRequest("该code已被使用")
-		}
-	case MerchantDeposit:
-		var left bool
-		if code, left = s.takeDeposited(card.ID); !left {
-			return invalidRequest("会员卡已无可用的预存code，请先导入code")
-		}
-	default:
-		code = e.randString(12, "0123456789")
-		for s.byCode[memberKey{card.ID, code}] != nil {
-			code = e.randString(12, "0123456789")
-		}
+	code, refused := e.admit(card, openID, code)
+	if refused != nil {
+		return refused.api
 	}
 	s.addMember(&Membership{CardID: card.ID, OpenID: openID, Code: code, RequestNo: no, State: "EFFECTIVE", Created: e.now()})
 	an := ok(map[string]any{"code": code})
 	s.remember(key, fp, an)
 	return an
+}
+
+// refusal is why a user may not join a card: the API's answer (an import) and
+// the error of the user's side (a claim).
+type refusal struct {
+	api answer
+	err error
+}
+
+// admit applies the rules of joining a membercard-open card, the same for an
+// import and a claim: openID is a user of the card's AppID who does not hold
+// it yet, and the code follows the card's code mode (REAL_TIME takes code,
+// MERCHANT_DEPOSIT the oldest deposited one, SYSTEM_ALLOCATE 12 fresh digits;
+// a code sent for another mode is ignored, as the service allocates it). The
+// caller holds the lock.
+func (e *Emulator) admit(card *Card, openID, code string) (string, *refusal) {
+	s := &e.state
+	if !s.users[openID].fits(card) {
+		return "", &refusal{unknownOpenID(openID), unknownUser(openID, card)}
+	}
+	if m := s.members[memberKey{card.ID, openID}]; m != nil {
+		return "", &refusal{invalidRequest("该用户已领取过此会员卡，不可重复导入"),
+			fmt.Errorf("%w: user %s already holds card %s (code %s, %s)", ErrUserCardState, openID, card.ID, m.Code, m.State)}
+	}
+	switch card.CodeMode {
+	case RealTime:
+		if code == "" {
+			return "", &refusal{fieldError("实时code模式的会员卡必须传入code", "body", "/code", "", "is required for a REAL_TIME card"),
+				fmt.Errorf("emulator: card %s is REAL_TIME: the code is required", card.ID)}
+		}
+		if s.byCode[memberKey{card.ID, code}] != nil {
+			return "", &refusal{invalidRequest("该code已被使用"), fmt.Errorf("%w: code %s of card %s is in use", ErrUserCardState, code, card.ID)}
+		}
+		return code, nil
+	case MerchantDeposit:
+		code, left := s.takeDeposited(card.ID)
+		if !left {
+			return "", &refusal{invalidRequest("会员卡已无可用的预存code，请先导入code"),
+				fmt.Errorf("%w: card %s is MERCHANT_DEPOSIT and has no deposited code left", ErrUserCardState, card.ID)}
+		}
+		return code, nil
+	}
+	return e.freshCode(card.ID), nil
+}
+
+// freshCode returns 12 digits no member of the card holds. The caller holds the lock.
+func (e *Emulator) freshCode(cardID string) string {
+	code := e.randString(12, "0123456789")
+	for e.state.byCode[memberKey{cardID, code}] != nil {
+		code = e.randString(12, "0123456789")
+	}
+	return code
+}
+
+// unknownUser is the user's side's error for an openid that cannot hold card.
+func unknownUser(openID string, card *Card) error {
+	return fmt.Errorf("%w: no user %q under AppID %s, the card's (register users with AddUser, or --users for `wxpay emulator`)", ErrNotFound, openID, card.AppID)
 }
 
 func (e *Emulator) depositCodes(r *request) answer {
@@ -211,6 +246,83 @@ func (e *Emulator) updateBrandUserCard(r *request) answer {
 	})
 }
 
+// confirmBrandUserCard records the merchant's answer to a card opening
+// (BRAND_MEMBER_CARD_SP.USER_CARD.CREATE): CREATE_CARD_SUCCESS puts the
+// UNACTIVATED card in effect, CREATE_CARD_FAIL invalidates it, and the fields
+// sent (level, colour, picture, validity, phone number, form, attach) are
+// stored. The same answer again is answered alike (a retry, or an imported
+// card already in effect); another answer, or any about a card its user
+// deleted, is refused.
+func (e *Emulator) confirmBrandUserCard(r *request) answer {
+	return owned(e, r, (*state).brandUserCard, func(m *Membership) answer {
+		if str(r.body, "brand_id") != e.state.cards[m.CardID].BrandID || str(r.body, "openid") != m.OpenID {
+			return apiError(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "用户会员卡不存在", nil)
+		}
+		if m.State == stateDeleted {
+			return invalidRequest("用户已删除会员卡，不能同步开卡结果")
+		}
+		result, current := str(r.body, "user_card_confirm_state"), str(m.record, "user_card_state")
+		want := stateEffective
+		if result == "CREATE_CARD_FAIL" {
+			want = "INVALID"
+		}
+		if current != "UNACTIVATED" && current != want {
+			return invalidRequest("用户会员卡状态为" + current + "，不能同步开卡结果" + result)
+		}
+		now := rfc3339(e.nowCST())
+		for _, k := range []string{"card_color", "card_picture_url", "level", "valid_date_information", "attach"} {
+			if v, ok := r.body[k]; ok {
+				m.record[k] = v
+			}
+		}
+		e.copyUserInfo(r, m.record)
+		if current == "UNACTIVATED" {
+			m.State, m.record["user_card_state"], m.record["modify_time"] = want, want, now
+			if want == "INVALID" {
+				m.record["invalid_reason"], m.record["invalid_time"] = "开卡失败", now
+			}
+		}
+		return e.rendered(r, m.record)
+	})
+}
+
+// confirmPointExchange settles a pending points exchange (ExchangePoints)
+// with the merchant's outcome. The record must be of a brand the caller
+// serves and match the request; the same outcome again is answered alike,
+// another one refused.
+func (e *Emulator) confirmPointExchange(r *request) answer {
+	s := &e.state
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x := s.exchanges[str(r.body, "record_id")]
+	if x == nil || !s.servesBrand(x.BrandID, r.mchID) {
+		return apiError(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "积分兑券记录不存在", nil)
+	}
+	for _, f := range [][2]string{{"brand_id", x.BrandID}, {"card_id", x.CardID}, {"openid", x.OpenID},
+		{"user_card_code", x.UserCardCode}, {"exchange_coupon_template_id", x.ExchangeCouponTemplateID}} {
+		if v := str(r.body, f[0]); v != f[1] {
+			return fieldError("参数与积分兑券记录不一致", "body", "/"+f[0], clip(v, 64), "does not match record "+x.RecordID)
+		}
+	}
+	result := str(r.body, "state")
+	switch x.State {
+	case ExchangePending:
+		x.State, x.CouponCode, x.FailReason = result, str(r.body, "coupon_code"), str(r.body, "fail_reason")
+	case result:
+	default:
+		return invalidRequest("积分兑券结果已同步为" + x.State + "，不能修改")
+	}
+	out := map[string]any{"record_id": x.RecordID, "exchange_coupon_template_id": x.ExchangeCouponTemplateID, "brand_id": x.BrandID,
+		"card_id": x.CardID, "openid": x.OpenID, "user_card_code": x.UserCardCode, "state": x.State}
+	if x.CouponCode != "" {
+		out["coupon_code"] = x.CouponCode
+	}
+	if x.FailReason != "" {
+		out["fail_reason"] = x.FailReason
+	}
+	return e.rendered(r, out)
+}
+
 func (e *Emulator) invalidateBrandUserCard(r *request) answer {
 	return owned(e, r, (*state).brandUserCard, func(m *Membership) answer {
 		m.State = "INVALID"
@@ -269,8 +381,11 @@ func (e *Emulator) updateMembercardUserCard(r *request) answer {
 // the merchant's membership number.
 func (e *Emulator) activateMembercardUserCard(r *request) answer {
 	return owned(e, r, (*state).membercardUserCard, func(m *Membership) answer {
-		if m.State == "UNAVAILABLE" {
+		switch m.State {
+		case "UNAVAILABLE":
 			return invalidRequest("会员卡code已失效，不能激活")
+		case stateDeleted:
+			return invalidRequest("用户已删除会员卡，不能激活")
 		}
 		if m.record == nil {
 			m.record = map[string]any{}
@@ -283,7 +398,21 @@ func (e *Emulator) activateMembercardUserCard(r *request) answer {
 	})
 }
 
-// listMembercardUserCards lists a user's cards among the caller's templates.
+// getActivateInformation answers the sign-up form a user submitted to
+// activate a JUMP_ACTIVATE card (ActivateCard), to the card's merchant only.
+func (e *Emulator) getActivateInformation(r *request) answer {
+	s := &e.state
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.tickets[r.params["activate_ticket"]]
+	if a == nil || a.mchID != r.mchID {
+		return apiError(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "激活ticket不存在或已过期", nil)
+	}
+	return e.rendered(r, a.info)
+}
+
+// listMembercardUserCards lists a user's cards among the caller's templates
+// (not those the user deleted).
 func (e *Emulator) listMembercardUserCards(r *request) answer {
 	openID, appID := r.query.Get("openid"), r.query.Get("appid")
 	s := &e.state
@@ -292,7 +421,7 @@ func (e *Emulator) listMembercardUserCards(r *request) answer {
 	var matched []*Membership
 	for _, m := range s.userMembers[openID] {
 		card := s.cards[m.CardID]
-		if !card.in(MembercardFamily) || card.MchID != r.mchID || (appID != "" && card.AppID != appID) {
+		if !card.in(MembercardFamily) || card.MchID != r.mchID || (appID != "" && card.AppID != appID) || m.State == stateDeleted {
 			continue
 		}
 		matched = append(matched, m)

@@ -216,3 +216,82 @@ func ExampleServer_NewNotificationRequest() {
 	// MEMBERCARD.ACTIVATE_CARD 会员卡激活通知 pbLatjvWOibDc5-TBnbUk1pD12o0 478515832665
 	// 200
 }
+
+// The member's side: a user claims a card whose activation goes through the
+// sign-up form (JUMP_ACTIVATE) and fills it in; the merchant's handler
+// receives both notifications, the activation page reads the form by its
+// activate_ticket, and the merchant activates the card.
+func ExampleServer_ActivateCard() {
+	srv := wxpaytest.NewServer()
+	defer srv.Close()
+	client := srv.Client()
+	ctx := context.Background()
+	parser, err := notify.New(srv.Verifier(), srv.APIv3Key(), notify.WithClock(srv.Now))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	events := make(chan string, 2)
+	merchant := httptest.NewServer(parser.Handler(func(_ context.Context, n *notify.Notification) error {
+		switch ev := n.Event.(type) {
+		case *membercardopen.AcceptCardEvent:
+			events <- fmt.Sprint(n.EventType, " ", ev.EventType)
+		case *membercardopen.ActivateCardEvent:
+			events <- fmt.Sprint(n.EventType, " ", ev.ActivateScene)
+		}
+		return nil
+	}))
+	defer merchant.Close()
+	received := func() string {
+		select {
+		case s := <-events:
+			return s
+		case <-time.After(10 * time.Second):
+			return "no notification"
+		}
+	}
+	if _, _, err := client.V3.Marketing.MembercardOpen.Callback.Patch(ctx, &membercardopen.UpdateCallbackRequest{NotifyURL: merchant.URL}); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	claim, err := srv.ClaimCard(emulator.ClaimCardRequest{CardID: emulator.DemoCardID, OpenID: emulator.DemoOpenID, ActivateType: emulator.JumpActivate})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(received())
+	act, err := srv.ActivateCard(claim.CardID, claim.Code)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(received())
+	info, _, err := client.V3.Marketing.MembercardOpen.ActivateInformations.ActivateTicket(act.ActivateTicket).Get(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, f := range info.UserInformation.CommonFieldList {
+		fmt.Println(f.Name, string(f.Value)) // Personal: printed only when asked for
+	}
+	card := client.V3.Marketing.MembercardOpen.Cards.CardID(claim.CardID).Codes.Code(claim.Code)
+	if _, err := card.Activate.Post(ctx, &membercardopen.ActivateUserCardRequest{MembershipNumber: "VIP00020001"}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	uc, _, err := card.Get(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(act.State, "→", uc.UserCardStatus)
+	// Output:
+	// MEMBERCARD.ACCEPT_CARD NEW_ACTIVATE
+	// MEMBERCARD.ACTIVATE_CARD NEW_ACTIVATE
+	// USER_FORM_FLAG_MOBILE 13800138000
+	// USER_FORM_FLAG_NAME 张三
+	// USER_FORM_FLAG_SEX 男
+	// USER_FORM_FLAG_BIRTHDAY 1990-05-20
+	// NOT_ACTIVATE → EFFECTIVE
+}

@@ -29,6 +29,26 @@ Point any SDK at the printed base URL with those files. Fixtures: brand 1004, ca
 users and a sub-merchant (see the emulator package's Demo constants); --users adds openids from
 a file (one per line, or the first CSV column). Stops on Ctrl-C.
 
+Control endpoints under /_emulator/ (no signature; POST JSON; errors {"code","message"}) play
+the payer, the bank and the card member. The member's actions deliver the documented
+notification, signed and encrypted, redelivered until answered 2xx: MEMBERCARD.* to the URL
+set with PATCH /v3/marketing/membercard-open/callback, BRAND_MEMBER_CARD_SP.* to the brand
+card template's notify_url (409 CANNOT_NOTIFY without one):
+  POST /_emulator/membercard/claim      {"card_id","openid","outer_str","activate_type","code"}
+       → code, state NOT_ACTIVATE, notification_id; MEMBERCARD.ACCEPT_CARD
+  POST /_emulator/membercard/activate   {"card_id","code"} → AUTO_ACTIVATE: EFFECTIVE;
+       JUMP_ACTIVATE: activate_ticket for GET .../activate-informations/{ticket}, then the
+       merchant activates; MEMBERCARD.ACTIVATE_CARD
+  POST /_emulator/membercard/delete     {"card_id","code"} → MEMBERCARD.USERCARD_MANAGE
+  POST /_emulator/brand/claim           {"brand_id","card_id","openid"} → user_card_code,
+       awaiting .../user-cards/{code}/confirm; BRAND_MEMBER_CARD_SP.USER_CARD.CREATE
+  POST /_emulator/brand/delete          {"brand_id","card_id","user_card_code"} → USER_CARD.DELETE
+  POST /_emulator/brand/exchange-points {"brand_id","card_id","user_card_code","deduct_points",
+       "stock_id","exchange_coupon_template_id"} → record_id, settled by
+       .../user-points/exchange-coupon/confirm; BRAND_MEMBER_CARD_SP.POINT_EXCHANGE_COUPON
+Also POST /_emulator/pay, /payer-codes, /refunds/settle, /day-end and GET /_emulator/memberships,
+/deliveries, /orders (see the emulator package's control.go).
+
 Limits, as a real front end sets them, so a slow or silent client cannot hold a connection:
 request line and headers within 5 s and 32 KiB (else the connection is closed), the body
 within 5 s more and 1 MiB (else 408 or 400 INVALID_REQUEST, and a late body's connection is
