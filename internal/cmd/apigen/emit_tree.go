@@ -208,7 +208,7 @@ func checkTreeNames(s *spec, root *node) error {
 	walk(root, func(n *node) {
 		k := n.pkg() + "." + n.typeName
 		if prev, dup := taken[k]; dup && err == nil {
-			err = fmt.Errorf("Go name %s is used by %s and the node of %s; rename the model (go_name) or the family prefix", k, prev, n.path)
+			err = fmt.Errorf("the Go name %s is used by %s and the node of %s; rename the model (go_name) or the family prefix", k, prev, n.path)
 		}
 		taken[k] = "node " + n.path
 	})
