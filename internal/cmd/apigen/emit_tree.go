@@ -547,12 +547,18 @@ func emitTable(s *spec, root *node) []byte {
 		if o.Request != nil {
 			call += ", req"
 		}
+		if o.Stream {
+			call += ", w"
+		}
 		call += ")"
 		req := "—"
 		if o.Request != nil {
 			req = "`" + o.Request.GoName + "`"
 		}
 		res := "`*Response` (" + strconv.Itoa(o.Status) + ")"
+		if o.Stream {
+			res = "the file into `w`, `*Response`"
+		}
 		if o.Response != nil {
 			res = "`*" + o.Response.GoName + "`"
 		}
