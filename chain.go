@@ -86,17 +86,27 @@ func (e *Endpoint) async(ctx context.Context, method string, body any, opts []Ca
 }
 
 func (e *Endpoint) call(ctx context.Context, method string, body any, opts []CallOption) (*Response, error) {
-	if e.err != nil {
-		return nil, e.err
-	}
-	cfg, err := core.Apply(opts)
+	cfg, path, err := e.resolve(opts)
 	if err != nil {
 		return nil, err
 	}
-	path, err := typed.Expand(e.segs, cfg.Params)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidRequest, e.tmpl, err)
-	}
 	return e.c.do(ctx, &call{method: method, path: path, query: cfg.Query, body: body, header: cfg.Header,
 		idempotent: cfg.Idempotent || method != http.MethodPost})
+}
+
+// resolve applies the call options and expands the path template with their
+// path parameters.
+func (e *Endpoint) resolve(opts []CallOption) (core.CallConfig, string, error) {
+	if e.err != nil {
+		return core.CallConfig{}, "", e.err
+	}
+	cfg, err := core.Apply(opts)
+	if err != nil {
+		return core.CallConfig{}, "", err
+	}
+	path, err := typed.Expand(e.segs, cfg.Params)
+	if err != nil {
+		return core.CallConfig{}, "", fmt.Errorf("%w: %s: %w", ErrInvalidRequest, e.tmpl, err)
+	}
+	return cfg, path, nil
 }

@@ -53,16 +53,9 @@ func UploadMeta(key string, value any) CallOption {
 // (client.V3.Merchant.Media.Upload.Post, …) also checks each endpoint's own
 // types and sizes.
 func (e *Endpoint) Upload(ctx context.Context, filename string, file io.Reader, opts ...CallOption) (*Response, error) {
-	if e.err != nil {
-		return nil, e.err
-	}
-	cfg, err := core.Apply(opts)
+	cfg, path, err := e.resolve(opts)
 	if err != nil {
 		return nil, err
-	}
-	path, err := typed.Expand(e.segs, cfg.Params)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidRequest, e.tmpl, err)
 	}
 	if filename == "" || file == nil {
 		return nil, fmt.Errorf("%w: Upload needs a file name and a reader", ErrInvalidRequest)
