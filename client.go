@@ -25,9 +25,8 @@ type Client struct {
 	mchID, serial string
 	signer        crypto.Signer
 	decrypter     crypto.Decrypter // nil when the signer cannot decrypt
-	verifier      *Verifier
-	encKey        *platformKey // the key Sensitive values are encrypted with
-	acceptSerial  string       // sent as Wechatpay-Serial on every request when set
+	verifier      *Verifier        // its key set also holds the encryption key
+	acceptSerial  string           // sent as Wechatpay-Serial on every request when set
 	domains       *domains
 	retry         RetryPolicy
 	logger        *slog.Logger
@@ -92,7 +91,7 @@ func newClient(s *settings, requireKeys bool) (*Client, error) {
 		mchID:       s.mchID,
 		serial:      s.serial,
 		signer:      s.signer,
-		verifier:    &Verifier{keys: ring, skew: s.skew, now: s.now},
+		verifier:    newVerifier(newKeySet(ring, s.preferredKey()), s.skew, s.now),
 		domains:     dom,
 		retry:       s.retry,
 		logger:      s.logger,
@@ -106,11 +105,10 @@ func newClient(s *settings, requireKeys bool) (*Client, error) {
 	if d, ok := s.signer.(crypto.Decrypter); ok {
 		c.decrypter = d
 	}
-	c.encKey = pickEncryptionKey(s, ring)
-	if c.encKey != nil && strings.HasPrefix(c.encKey.id, PublicKeyIDPrefix) {
+	if enc := c.encryptionKey(); enc != nil && strings.HasPrefix(enc.id, PublicKeyIDPrefix) {
 		// Naming the public key on every request asks WeChat Pay to sign the response
 		// with it during the certificate → public key transition.
-		c.acceptSerial = c.encKey.id
+		c.acceptSerial = enc.id
 	}
 	c.bufs.New = func() any { b := make([]byte, 0, 1024); return &b }
 	c.V3 = apiv3.New(invoker{c})
@@ -136,22 +134,6 @@ func (s *settings) validateMerchant() error {
 		return fmt.Errorf("%w: the merchant key is RSA-%d; APIv3 uses RSA-2048", ErrInvalidConfig, pub.N.BitLen())
 	}
 	return nil
-}
-
-// pickEncryptionKey prefers a public key (the current mode), then the platform
-// certificate that stays valid the longest.
-func pickEncryptionKey(s *settings, ring map[string]*platformKey) *platformKey {
-	for _, k := range s.pubKeys {
-		return ring[k.id]
-	}
-	var best *platformKey
-	for _, c := range s.certs {
-		k := ring[CertificateSerial(c)]
-		if best == nil || k.cert.NotAfter.After(best.cert.NotAfter) {
-			best = k
-		}
-	}
-	return best
 }
 
 func userAgent(app string) string {
@@ -187,11 +169,12 @@ func (c *Client) Verifier() *Verifier { return c.verifier }
 
 // EncryptionSerial is the Wechatpay-Serial value sent with encrypted fields: the
 // public key ID, or the serial of the newest platform certificate.
+
 func (c *Client) EncryptionSerial() string {
-	if c.encKey == nil {
-		return ""
+	if k := c.encryptionKey(); k != nil {
+		return k.id
 	}
-	return c.encKey.id
+	return ""
 }
 
 // String describes the client without its keys.

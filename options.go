@@ -227,6 +227,14 @@ func WithMaxDownloadBytes(n int64) Option {
 	}
 }
 
+// preferredKey is the public key ID that encrypts whenever it is present.
+func (s *settings) preferredKey() string {
+	if len(s.pubKeys) > 0 {
+		return s.pubKeys[0].id
+	}
+	return ""
+}
+
 // keyRing validates the platform keys and indexes them by Wechatpay-Serial value.
 func (s *settings) keyRing() (map[string]*platformKey, error) {
 	if len(s.pubKeys) == 0 && len(s.certs) == 0 {
