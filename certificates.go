@@ -33,7 +33,7 @@ type PlatformCertificate struct {
 // options as NewClient, but needs no WeChat Pay key: this is how the first
 // certificate is obtained, and trusting it is the operator's decision (trust on
 // first use). Certificates that have expired by the client's clock are left
-// out.
+// out; WithCertificateRenewal is ignored here.
 //
 // Merchants in public-key mode get a 404 RESOURCE_NOT_EXISTS *APIError.
 func DownloadCertificates(ctx context.Context, apiV3Key APIv3Key, opts ...Option) ([]PlatformCertificate, error) {

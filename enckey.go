@@ -9,8 +9,15 @@ import (
 // the verifier's key set, which certificate renewal replaces as a whole, so a
 // request takes it once and uses it for every field and for Wechatpay-Serial.
 
-// platformKeys returns the key to encrypt the call to path with.
+// platformKeys returns the key to encrypt with. With renewal on and no key
+// at all yet, it first waits for the first download, bounded by ctx; the
+// download itself (path) never waits.
 func (c *Client) platformKeys(ctx context.Context, path string) (*platformKey, error) {
+	if r := c.renewal; r != nil && path != certificatesPath {
+		if err := r.awaitKey(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return c.encryptionKey(), nil
 }
 

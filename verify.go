@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -38,12 +39,18 @@ type platformKey struct {
 // against a key ring that may mix public keys and platform certificates (the
 // transition period), picking the key named by Wechatpay-Serial. It is safe for
 // concurrent use. Get one from Client.Verifier or NewVerifier.
+//
+// The verifier of a client built WithCertificateRenewal follows the renewal:
+// certificates it accepts verify from then on, and a message naming a serial
+// the verifier does not know makes it download the certificates (rate
+// limited) and check the message again before failing.
 type Verifier struct {
 	// set is replaced whole by certificate renewal (copy-on-write): a reader
 	// loads one consistent version without taking a lock.
-	set  atomic.Pointer[keySet]
-	skew time.Duration
-	now  func() time.Time
+	set   atomic.Pointer[keySet]
+	skew  time.Duration
+	now   func() time.Time
+	renew *renewer // nil: the keys are fixed
 }
 
 // keySet is one immutable version of a verifier's keys.
@@ -93,7 +100,8 @@ func newVerifier(ks *keySet, skew time.Duration, now func() time.Time) *Verifier
 
 // NewVerifier builds a Verifier from the key and clock options also accepted by
 // NewClient (WithPlatformPublicKey, WithPlatformCertificate, WithClock,
-// WithClockSkew); other options are ignored. It is for services that only
+// WithClockSkew); other options are ignored, WithCertificateRenewal included
+// (renewal needs a client to download with). It is for services that only
 // verify notifications and hold no merchant key.
 func NewVerifier(opts ...Option) (*Verifier, error) {
 	s, err := applyOptions(opts)
@@ -133,6 +141,11 @@ func (ks *keySet) serials() []string {
 // over "timestamp\nnonce\nbody\n". body must be the raw bytes as received. The
 // error wraps one of ErrMissingSignature, ErrClockSkew, ErrUnknownSerial,
 // ErrSignatureProbe or ErrSignatureMismatch.
+//
+// With certificate renewal, a serial the verifier does not know makes Verify
+// wait for a certificate download (shared with concurrent callers, at most one
+// per CertificateRenewal.MinInterval, bounded by CertificateRenewal.Timeout)
+// and check again with the renewed keys.
 func (v *Verifier) Verify(h http.Header, body []byte) error {
 	return v.verify(context.Background(), h, body)
 }
@@ -142,7 +155,21 @@ func (v *Verifier) verify(ctx context.Context, h http.Header, body []byte) error
 	if v.set.Load() == nil {
 		return fmt.Errorf("%w: this Verifier holds no key; build it with NewVerifier or take Client.Verifier", ErrUnknownSerial)
 	}
-	return v.check(v.keySet(), h, body)
+	err := v.check(v.keySet(), h, body)
+	if v.renew == nil {
+		return err
+	}
+	v.renew.start()
+	if !errors.Is(err, ErrUnknownSerial) {
+		return err
+	}
+	rerr := v.renew.learn(ctx, h.Get(wire.HeaderSerial))
+	// Check again even when this caller's download was refused: another
+	// caller's download may have brought the serial meanwhile.
+	if err = v.check(v.keySet(), h, body); err == nil || rerr == nil || !errors.Is(err, ErrUnknownSerial) {
+		return err
+	}
+	return fmt.Errorf("%w (certificates not renewed: %w)", err, rerr)
 }
 
 // check verifies a message against one version of the keys.
