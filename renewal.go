@@ -374,7 +374,9 @@ func (r *renewer) check(resp *Response) ([]PlatformCertificate, error) {
 		return nil, err
 	}
 	ks := r.v.set.Load()
-	trusted := ks
+	// An expired certificate vouches for nothing, even before prune drops it.
+	valid, _ := unexpired(ks.keys, now)
+	trusted := newKeySet(valid, "")
 	if len(ks.keys) == 0 {
 		r.mu.Lock()
 		first := !r.trusted

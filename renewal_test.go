@@ -583,6 +583,27 @@ func TestCertificateRenewalTrust(t *testing.T) {
 		}
 	})
 
+	// A configured certificate that has expired vouches for nothing.
+	t.Run("signed by an expired certificate", func(t *testing.T) {
+		t.Parallel()
+		ts := newTestServer(t, func(seenRequest) reply {
+			return reply{body: certificatesBodyOf(t, apiKey, a, b), sign: signBy(keyB, wxpay.CertificateSerial(expired))}
+		})
+		c, err := wxpay.NewClient(wxpay.WithMerchant(testMchID, testSerial, k.merchant), wxpay.WithPlatformCertificate(k.cert),
+			wxpay.WithPlatformCertificate(expired), wxpay.WithBaseURL(ts.URL+testPrefix), wxpay.WithHTTPClient(ts.Client()),
+			wxpay.WithCertificateRenewal(apiKey, wxpay.CertificateRenewal{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		if err := c.RenewCertificates(context.Background()); !errors.Is(err, wxpay.ErrUnknownSerial) {
+			t.Errorf("err = %v", err)
+		}
+		if slices.Contains(c.Verifier().Serials(), b.serial) {
+			t.Errorf("serials %v: a list signed by an expired certificate was trusted", c.Verifier().Serials())
+		}
+	})
+
 	// DownloadCertificates applies the same checks to the certificates.
 	t.Run("DownloadCertificates: only expired certificates", func(t *testing.T) {
 		t.Parallel()
