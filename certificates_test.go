@@ -3,6 +3,8 @@ package wxpay_test
 import (
 	"context"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -13,17 +15,52 @@ import (
 	"github.com/wxpaykit/wxpay"
 )
 
+// certEntry is one entry of a /v3/certificates answer built by a test.
+type certEntry struct {
+	serial            string
+	pem               []byte // encrypted as it is
+	effective, expire time.Time
+	tamper            bool // flip a bit of the ciphertext
+}
+
+// entryFor describes cert under its own serial and validity.
+func entryFor(cert *x509.Certificate) certEntry {
+	return certEntry{serial: wxpay.CertificateSerial(cert), pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}),
+		effective: cert.NotBefore, expire: cert.NotAfter}
+}
+
+func certificatesBodyOf(t *testing.T, key wxpay.APIv3Key, entries ...certEntry) string {
+	t.Helper()
+	data := []any{}
+	for _, e := range entries {
+		ct, err := key.EncryptAEAD("0123456789ab", "certificate", e.pem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.tamper {
+			raw, _ := base64.StdEncoding.DecodeString(ct)
+			raw[len(raw)/2] ^= 1
+			ct = base64.StdEncoding.EncodeToString(raw)
+		}
+		data = append(data, map[string]any{
+			"serial_no": e.serial, "effective_time": e.effective.Format(time.RFC3339), "expire_time": e.expire.Format(time.RFC3339),
+			"encrypt_certificate": map[string]string{"algorithm": "AEAD_AES_256_GCM", "nonce": "0123456789ab", "associated_data": "certificate", "ciphertext": ct},
+		})
+	}
+	b, _ := json.Marshal(map[string]any{"data": data})
+	return string(b)
+}
+
+// certificatesBody lists one certificate, in PEM, under serial.
 func certificatesBody(t *testing.T, key wxpay.APIv3Key, serial string, pemBytes []byte) string {
 	t.Helper()
-	ct, err := key.EncryptAEAD("0123456789ab", "certificate", pemBytes)
+	cert, err := wxpay.LoadCertificate(pemBytes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := json.Marshal(map[string]any{"data": []any{map[string]any{
-		"serial_no": serial, "effective_time": "2026-01-01T10:00:00+08:00", "expire_time": "2031-01-01T10:00:00+08:00",
-		"encrypt_certificate": map[string]string{"algorithm": "AEAD_AES_256_GCM", "nonce": "0123456789ab", "associated_data": "certificate", "ciphertext": ct},
-	}}})
-	return string(b)
+	e := entryFor(cert)
+	e.serial = serial
+	return certificatesBodyOf(t, key, e)
 }
 
 func TestDownloadCertificates(t *testing.T) {
@@ -46,7 +83,7 @@ func TestDownloadCertificates(t *testing.T) {
 			rp: reply{body: certificatesBody(t, apiKey, k.certSerial, certPEM), sign: signBy(k.platform, k.certSerial)},
 			check: func(t *testing.T, certs []wxpay.PlatformCertificate) {
 				if len(certs) != 1 || certs[0].Serial != k.certSerial || !certs[0].Certificate.Equal(k.cert) || string(certs[0].PEM) != string(certPEM) ||
-					certs[0].ExpireTime.Year() != 2031 {
+					!certs[0].ExpireTime.Equal(k.cert.NotAfter) {
 					t.Errorf("certs = %+v", certs)
 				}
 			}},

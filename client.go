@@ -25,9 +25,9 @@ type Client struct {
 	mchID, serial string
 	signer        crypto.Signer
 	decrypter     crypto.Decrypter // nil when the signer cannot decrypt
-	verifier      *Verifier
-	encKey        *platformKey // the key Sensitive values are encrypted with
-	acceptSerial  string       // sent as Wechatpay-Serial on every request when set
+	verifier      *Verifier        // its key set also holds the encryption key
+	renewal       *renewer         // nil without WithCertificateRenewal
+	acceptSerial  string           // sent as Wechatpay-Serial on every request when set
 	domains       *domains
 	retry         RetryPolicy
 	logger        *slog.Logger
@@ -49,7 +49,9 @@ type Client struct {
 }
 
 // NewClient builds a Client. WithMerchant and at least one WeChat Pay key
-// (WithPlatformPublicKey or WithPlatformCertificate) are required.
+// (WithPlatformPublicKey or WithPlatformCertificate) are required, unless
+// WithCertificateRenewal is told to trust its first download. NewClient does
+// no I/O.
 func NewClient(opts ...Option) (*Client, error) {
 	s, err := applyOptions(opts)
 	if err != nil {
@@ -65,7 +67,13 @@ func newClient(s *settings, requireKeys bool) (*Client, error) {
 		return nil, err
 	}
 	ring := map[string]*platformKey{}
-	if requireKeys || len(s.pubKeys)+len(s.certs) > 0 {
+	renew := requireKeys && s.renewal != nil // a certificate download never renews
+	switch noKeys := len(s.pubKeys)+len(s.certs) == 0; {
+	case noKeys && renew && !s.renewal.policy.TrustFirstDownload:
+		return nil, fmt.Errorf("%w: certificate renewal needs a WeChat Pay key it already trusts to check the first download with: add WithPlatformCertificate(cert) with the certificate saved by `wxpay certificates download`, or set CertificateRenewal.TrustFirstDownload to trust the first download on its own (trust on first use)", ErrInvalidConfig)
+	case noKeys && renew:
+		// Trust on first use: the first download brings the first key.
+	case requireKeys || !noKeys:
 		var err error
 		if ring, err = s.keyRing(); err != nil {
 			return nil, err
@@ -92,7 +100,7 @@ func newClient(s *settings, requireKeys bool) (*Client, error) {
 		mchID:       s.mchID,
 		serial:      s.serial,
 		signer:      s.signer,
-		verifier:    &Verifier{keys: ring, skew: s.skew, now: s.now},
+		verifier:    newVerifier(newKeySet(ring, s.preferredKey()), s.skew, s.now),
 		domains:     dom,
 		retry:       s.retry,
 		logger:      s.logger,
@@ -106,11 +114,14 @@ func newClient(s *settings, requireKeys bool) (*Client, error) {
 	if d, ok := s.signer.(crypto.Decrypter); ok {
 		c.decrypter = d
 	}
-	c.encKey = pickEncryptionKey(s, ring)
-	if c.encKey != nil && strings.HasPrefix(c.encKey.id, PublicKeyIDPrefix) {
+	if enc := c.encryptionKey(); enc != nil && strings.HasPrefix(enc.id, PublicKeyIDPrefix) {
 		// Naming the public key on every request asks WeChat Pay to sign the response
 		// with it during the certificate → public key transition.
-		c.acceptSerial = c.encKey.id
+		c.acceptSerial = enc.id
+	}
+	if renew {
+		c.renewal = newRenewer(c, s.renewal, mpub)
+		c.verifier.renew = c.renewal
 	}
 	c.bufs.New = func() any { b := make([]byte, 0, 1024); return &b }
 	c.V3 = apiv3.New(invoker{c})
@@ -136,22 +147,6 @@ func (s *settings) validateMerchant() error {
 		return fmt.Errorf("%w: the merchant key is RSA-%d; APIv3 uses RSA-2048", ErrInvalidConfig, pub.N.BitLen())
 	}
 	return nil
-}
-
-// pickEncryptionKey prefers a public key (the current mode), then the platform
-// certificate that stays valid the longest.
-func pickEncryptionKey(s *settings, ring map[string]*platformKey) *platformKey {
-	for _, k := range s.pubKeys {
-		return ring[k.id]
-	}
-	var best *platformKey
-	for _, c := range s.certs {
-		k := ring[CertificateSerial(c)]
-		if best == nil || k.cert.NotAfter.After(best.cert.NotAfter) {
-			best = k
-		}
-	}
-	return best
 }
 
 func userAgent(app string) string {
@@ -187,11 +182,15 @@ func (c *Client) Verifier() *Verifier { return c.verifier }
 
 // EncryptionSerial is the Wechatpay-Serial value sent with encrypted fields: the
 // public key ID, or the serial of the newest platform certificate.
+//
+// With certificate renewal the serial changes when a newer certificate is
+// accepted; requests pair each encrypted value with the right serial
+// themselves, so prefer Sensitive fields to Encrypt plus EncryptionSerial.
 func (c *Client) EncryptionSerial() string {
-	if c.encKey == nil {
-		return ""
+	if k := c.encryptionKey(); k != nil {
+		return k.id
 	}
-	return c.encKey.id
+	return ""
 }
 
 // String describes the client without its keys.

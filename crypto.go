@@ -143,10 +143,7 @@ const redacted = "[REDACTED]"
 // EncryptionSerial. Requests do this automatically for Sensitive values; use it
 // only when building a body by hand.
 func (c *Client) Encrypt(plaintext string) (string, error) {
-	if c.encKey == nil {
-		return "", fmt.Errorf("%w: no WeChat Pay key to encrypt with", ErrEncrypt)
-	}
-	return EncryptOAEP(c.rand, c.encKey.pub, []byte(plaintext))
+	return c.encryptFor(c.encryptionKey())(plaintext)
 }
 
 // Decrypt opens a field WeChat Pay encrypted with the merchant certificate's

@@ -54,6 +54,7 @@ type settings struct {
 	failover      FailoverPolicy
 	backupSet     bool
 	logger        *slog.Logger
+	renewal       *renewalSettings // nil: the platform keys are fixed
 }
 
 func defaultSettings() *settings {
@@ -114,6 +115,48 @@ func WithPlatformPublicKey(id string, key *rsa.PublicKey) Option {
 func WithPlatformCertificate(cert *x509.Certificate) Option {
 	return func(s *settings) error {
 		s.certs = append(s.certs, cert)
+		return nil
+	}
+}
+
+// WithCertificateRenewal keeps the platform certificates of a
+// certificate-mode merchant current (平台证书更新), as the official SDKs do:
+// the client downloads GET /v3/certificates when it is first used, then on a
+// schedule, and again (rate limited) when a response or notification names a
+// serial it does not know, verifying that message again with the renewed
+// certificates before failing. Client.Verifier, and so the notify package,
+// follows the renewal. Sensitive values are encrypted with the certificate
+// that expires last, unless a public key is configured; accepted certificates
+// are kept until they expire. Stop the renewal with Client.Close: until then
+// a goroutine and a timer keep the client alive.
+//
+// NewClient does no I/O: the first download starts with the first call, the
+// first verification or RenewCertificates. A call made before it finishes is
+// not held up when a key is configured; with no key configured (see
+// CertificateRenewal.TrustFirstDownload), calls wait for it, bounded by their
+// context.
+//
+// A downloaded list is trusted only when its answer verifies with a key
+// already trusted — a configured certificate or public key, or a certificate
+// accepted before — so a list signed by anyone else is refused and none of its
+// certificates is added. The download names the newest trusted certificate
+// in Wechatpay-Serial so that the list can be signed with it, and WeChat Pay
+// lists a new certificate days before it signs with it, which the schedule
+// learns from a list signed by the old one. Each certificate is decrypted
+// with apiV3Key and checked: its serial, an RSA-2048 key, not expired,
+// effective_time and expire_time within its validity. Failures are logged
+// through WithLogger, never with key material.
+func WithCertificateRenewal(apiV3Key APIv3Key, policy CertificateRenewal) Option {
+	return func(s *settings) error {
+		switch {
+		case apiV3Key.IsZero():
+			return fmt.Errorf("%w: WithCertificateRenewal needs the APIv3 key (ParseAPIv3Key) to decrypt the certificates", ErrInvalidConfig)
+		case policy.Interval < 0 || policy.MinInterval < 0 || policy.Timeout < 0:
+			return fmt.Errorf("%w: certificate renewal intervals and timeout must not be negative", ErrInvalidConfig)
+		case policy.Interval > 0 && policy.MinInterval > policy.Interval:
+			return fmt.Errorf("%w: certificate renewal MinInterval %s is longer than Interval %s", ErrInvalidConfig, policy.MinInterval, policy.Interval)
+		}
+		s.renewal = &renewalSettings{key: apiV3Key, policy: policy}
 		return nil
 	}
 }
@@ -225,6 +268,14 @@ func WithMaxDownloadBytes(n int64) Option {
 		s.maxDownload = n
 		return nil
 	}
+}
+
+// preferredKey is the public key ID that encrypts whenever it is present.
+func (s *settings) preferredKey() string {
+	if len(s.pubKeys) > 0 {
+		return s.pubKeys[0].id
+	}
+	return ""
 }
 
 // keyRing validates the platform keys and indexes them by Wechatpay-Serial value.

@@ -63,7 +63,12 @@ func (c *Client) do(ctx context.Context, cl *call) (*Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	body, sealed, err := c.encodeBody(cl.body)
+	// One key for the whole call: renewal may install a newer one meanwhile.
+	enc, err := c.platformKeys(ctx, cl.path)
+	if err != nil {
+		return nil, err
+	}
+	body, sealed, err := c.encodeBodyFor(cl.body, enc)
 	if err != nil {
 		return nil, err
 	}
@@ -76,13 +81,13 @@ func (c *Client) do(ctx context.Context, cl *call) (*Response, error) {
 		return nil, err
 	}
 	if sealed {
-		if c.encKey == nil {
+		if enc == nil {
 			return nil, fmt.Errorf("%w: no WeChat Pay key to name in Wechatpay-Serial", ErrInvalidRequest)
 		}
-		if s := header.Get(wire.HeaderSerial); s != "" && s != c.encKey.id {
-			return nil, fmt.Errorf("%w: Wechatpay-Serial %q was set by hand but Sensitive fields are encrypted with %s", ErrInvalidRequest, s, c.encKey.id)
+		if s := header.Get(wire.HeaderSerial); s != "" && s != enc.id {
+			return nil, fmt.Errorf("%w: Wechatpay-Serial %q was set by hand but Sensitive fields are encrypted with %s", ErrInvalidRequest, s, enc.id)
 		}
-		header.Set(wire.HeaderSerial, c.encKey.id)
+		header.Set(wire.HeaderSerial, enc.id)
 	} else if c.acceptSerial != "" && header.Get(wire.HeaderSerial) == "" {
 		header.Set(wire.HeaderSerial, c.acceptSerial)
 	}
@@ -209,7 +214,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, u *url.URL, header http.
 			return resp, &VerificationError{Response: resp, Err: err}
 		}
 	case !unsignedByDesign(cl.path):
-		if err := c.verifier.Verify(resp.Header, resp.Body); err != nil {
+		if err := c.verifier.verify(ctx, resp.Header, resp.Body); err != nil {
 			return resp, &VerificationError{Response: resp, Err: err}
 		}
 	}
@@ -324,9 +329,9 @@ func (c *Client) authorize(method, target string, body []byte) (string, error) {
 	return string(out), nil
 }
 
-// encodeBody seals Sensitive values and marshals the body. The result is nil for
-// a body-less request.
-func (c *Client) encodeBody(body any) ([]byte, bool, error) {
+// encodeBodyFor seals Sensitive values for key k and marshals the body. The
+// result is nil for a body-less request.
+func (c *Client) encodeBodyFor(body any, k *platformKey) ([]byte, bool, error) {
 	switch b := body.(type) {
 	case nil:
 		return nil, false, nil
@@ -335,7 +340,7 @@ func (c *Client) encodeBody(body any) ([]byte, bool, error) {
 	case []byte:
 		return validRaw(b)
 	}
-	s := sealer{types: &c.sealTypes, encrypt: c.Encrypt}
+	s := sealer{types: &c.sealTypes, encrypt: c.encryptFor(k)}
 	sealedBody, err := s.seal(body)
 	if err != nil {
 		return nil, false, err

@@ -73,8 +73,9 @@
 // Answers before authentication (steps 1–3) carry no Wechatpay-* headers, as
 // the observed 401 SIGN_ERROR does not. The key follows protocol §5: the WeChat
 // Pay public key in public-key mode, the newest platform certificate in
-// certificate mode, and with both (the transition) the public key only when
-// the request's Wechatpay-Serial names it.
+// certificate mode (or the one named by the request's Wechatpay-Serial; see
+// RotateCertificate for rotations), and with both (the transition) the public
+// key only when the request's Wechatpay-Serial names it.
 //
 // # Determinism
 //

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wxpaykit/wxpay"
@@ -21,7 +22,11 @@ type Emulator struct {
 	merchants map[string]*merchant // mchid → merchant
 	pubKeyID  string
 	pubKey    *rsa.PrivateKey // public-key mode, nil when not configured
-	certs     []*platformCert // certificate mode, newest last
+	// certs is the certificate mode's set, replaced whole by RotateCertificate
+	// and RetireCertificate (certificates.go) while requests read it.
+	certs     atomic.Pointer[certSet]
+	certMu    sync.Mutex      // serialises rotations
+	initCerts []*platformCert // WithCertificate, until New builds certs
 	apiV3Key  wxpay.APIv3Key
 	now       func() time.Time
 	window    time.Duration
@@ -86,13 +91,14 @@ func WithPublicKey(id string, key *rsa.PrivateKey) Option {
 }
 
 // WithCertificate adds a platform certificate and its private key (certificate
-// mode). Repeatable; the certificate that expires last signs.
+// mode). Repeatable; the certificate that expires last signs. RotateCertificate
+// adds one to a running emulator.
 func WithCertificate(cert *x509.Certificate, key *rsa.PrivateKey) Option {
 	return func(e *Emulator) error {
 		if cert == nil || key == nil || !key.PublicKey.Equal(cert.PublicKey) {
 			return errors.New("emulator: WithCertificate needs a certificate and its own private key")
 		}
-		e.certs = append(e.certs, &platformCert{serial: wxpay.CertificateSerial(cert), cert: cert, key: key})
+		e.initCerts = append(e.initCerts, &platformCert{serial: wxpay.CertificateSerial(cert), cert: cert, key: key})
 		return nil
 	}
 }
@@ -192,9 +198,11 @@ func New(opts ...Option) (*Emulator, error) {
 	switch {
 	case len(e.merchants) == 0:
 		return nil, errors.New("emulator: no merchant registered: add WithMerchant")
-	case e.pubKey == nil && len(e.certs) == 0:
+	case e.pubKey == nil && len(e.initCerts) == 0:
 		return nil, errors.New("emulator: no signing key: add WithPublicKey and/or WithCertificate")
 	}
+	e.certs.Store(newCertSet(e.initCerts, nil))
+	e.initCerts = nil
 	for _, m := range e.merchants {
 		for serial := range m.serials {
 			if serial == e.pubKeyID || e.certBySerial(serial) != nil {
@@ -213,25 +221,7 @@ func New(opts ...Option) (*Emulator, error) {
 // Close stops notification delivery. The emulator keeps answering requests.
 func (e *Emulator) Close() { e.notifier.close() }
 
-func (e *Emulator) certBySerial(s string) *platformCert {
-	for _, c := range e.certs {
-		if c.serial == s {
-			return c
-		}
-	}
-	return nil
-}
-
-// newestCert is the certificate that expires last.
-func (e *Emulator) newestCert() *platformCert {
-	var best *platformCert
-	for _, c := range e.certs {
-		if best == nil || c.cert.NotAfter.After(best.cert.NotAfter) {
-			best = c
-		}
-	}
-	return best
-}
+func (e *Emulator) certBySerial(s string) *platformCert { return e.certs.Load().bySerial(s) }
 
 // decryptionKey returns the private key named by a Wechatpay-Serial value.
 func (e *Emulator) decryptionKey(serial string) *rsa.PrivateKey {
@@ -245,13 +235,19 @@ func (e *Emulator) decryptionKey(serial string) *rsa.PrivateKey {
 }
 
 // signingKey chooses the key for an answer (protocol §5): public-key mode uses the
-// public key; certificate mode the newest certificate; with both (the
-// transition), the public key only when the request named it.
+// public key; certificate mode the signing certificate (the newest, or the one
+// RotateCertificate installed) unless the request names another certificate
+// the emulator holds, which then signs [U]; with both (the transition), the
+// public key only when the request named it.
 func (e *Emulator) signingKey(requestSerial string) (string, *rsa.PrivateKey) {
-	if e.pubKey != nil && (len(e.certs) == 0 || requestSerial == e.pubKeyID) {
+	cs := e.certs.Load()
+	if e.pubKey != nil && (len(cs.certs) == 0 || requestSerial == e.pubKeyID) {
 		return e.pubKeyID, e.pubKey
 	}
-	c := e.newestCert()
+	c := cs.bySerial(requestSerial)
+	if c == nil {
+		c = cs.signer
+	}
 	return c.serial, c.key
 }
 
@@ -286,8 +282,8 @@ func rfc3339(t time.Time) string { return t.In(cst).Format(time.RFC3339) }
 // String describes the emulator without its keys.
 func (e *Emulator) String() string {
 	mode := "public key " + e.pubKeyID
-	if len(e.certs) > 0 {
-		mode = fmt.Sprintf("%d platform certificate(s)", len(e.certs))
+	if n := len(e.certs.Load().certs); n > 0 {
+		mode = fmt.Sprintf("%d platform certificate(s)", n)
 		if e.pubKey != nil {
 			mode += " and public key " + e.pubKeyID
 		}
