@@ -341,9 +341,11 @@ func (e *Emulator) prepay(r *request) answer {
 			Attach: str(r.body, "attach"), NotifyURL: str(r.body, "notify_url"), Total: total, Currency: currency,
 			Created: now, Expire: expire, fp: fp}
 		s.pay.orders[k] = o
-	case o.fp != fp:
+	case o.fp != fp || o.TradeType != tradeType:
 		// Observed answer of the real service to an out_trade_no reused with
-		// other parameters (another amount, another trade type).
+		// other parameters (another amount, another trade type). The trade
+		// type is the operation's, not the body's: an App and a Native order
+		// can have the same body.
 		return invalidRequest("201 商户订单号重复")
 	case o.State == TradeSuccess || o.State == TradeRefund:
 		return apiError(http.StatusForbidden, "OUT_TRADE_NO_USED", "商户订单号重复", nil)
@@ -498,7 +500,7 @@ func (e *Emulator) codePay(r *request) answer {
 	defer s.mu.Unlock()
 	k := orderKey{w.mchID, w.subMchID, outTradeNo}
 	if o := s.pay.orders[k]; o != nil {
-		if o.fp != fp {
+		if o.fp != fp || o.TradeType != "MICROPAY" {
 			return invalidRequest("201 商户订单号重复")
 		}
 		return codePayAnswer(e, o)
