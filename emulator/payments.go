@@ -623,6 +623,15 @@ func (e *Emulator) Pay(mchID, outTradeNo, result string) (Order, error) {
 // caller holds the lock.
 func (e *Emulator) settlePayment(o *Order, state string) {
 	o.State = state
+	if o.OpenID == "" && o.SubOpenID == "" {
+		// Native, App and H5 orders name no payer: whoever paid is a user of
+		// the order's AppID, as for a payment code.
+		if o.partner() && o.SubAppID != "" {
+			o.SubOpenID = e.state.userOf(o.SubAppID)
+		} else {
+			o.OpenID = e.state.userOf(o.AppID)
+		}
+	}
 	o.SuccessTime = e.now()
 	for o.TransactionID == "" || e.state.pay.byTxn[o.TransactionID] != nil {
 		// 28 digits, as the service's: 4200, a channel, the date, a sequence.

@@ -306,10 +306,21 @@ func TestOrderStates(t *testing.T) {
 		t.Errorf("an unknown result: %v", err)
 	}
 
+	// A Native order names no payer: the one who paid is a user of its AppID.
+	if _, _, err := c.V3.Pay.Transactions.Native.Post(ctx, nativeOrder("state-native", 300)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Pay("state-native", ""); err != nil {
+		t.Fatal(err)
+	}
+	if tx := query(t, c, "state-native"); tx.Payer == nil || tx.Payer.OpenID != emulator.DemoOpenID || tx.TradeType != pay.TradeTypeNative {
+		t.Errorf("paid Native order: %+v", tx)
+	}
+
 	// Another merchant's orders are not found (the query's mchid must be the caller's).
 	_, _, err = c.V3.Pay.Transactions.OutTradeNo.OutTradeNo("state-paid").Get(ctx, &pay.GetTransactionByOutTradeNoRequest{MchID: "1900000002"})
 	apiErr(t, err, 400, "PARAM_ERROR", "商户号与请求签名的商户号不一致")
-	if got := e.Orders(emulator.DemoMchID); len(got) != 3 {
+	if got := e.Orders(emulator.DemoMchID); len(got) != 4 {
 		t.Errorf("orders: %+v", got)
 	}
 }
