@@ -84,13 +84,13 @@ func TestTradeBillAvailability(t *testing.T) {
 		status    int
 		code, msg string
 	}{
-		{billDay, 400, "STATEMENT_CREATING", "账单生成中"},              // today, not over
-		{"2026-01-02", 400, "NO_STATEMENT_EXIST", "账单文件不存在"},      // tomorrow
-		{"2025-12-31", 400, "NO_STATEMENT_EXIST", "账单文件不存在"},      // over, no trades
-		{"2025-10-02", 400, "NO_STATEMENT_EXIST", "账单文件不存在"},      // within three months
-		{"2025-09-30", 400, "INVALID_REQUEST", "仅支持申请三个月内的账单"},    // beyond
-		{"2024-01-01", 400, "INVALID_REQUEST", "仅支持申请三个月内的账单"},    // far beyond
-		{"2026-02-30", 400, "PARAM_ERROR", "参数错误"},                // well-formed, no such day
+		{billDay, 400, "STATEMENT_CREATING", "账单生成中"},          // today, not over
+		{"2026-01-02", 400, "NO_STATEMENT_EXIST", "账单文件不存在"},   // tomorrow
+		{"2025-12-31", 400, "NO_STATEMENT_EXIST", "账单文件不存在"},   // over, no trades
+		{"2025-10-02", 400, "NO_STATEMENT_EXIST", "账单文件不存在"},   // within three months
+		{"2025-09-30", 400, "INVALID_REQUEST", "仅支持申请三个月内的账单"}, // beyond
+		{"2024-01-01", 400, "INVALID_REQUEST", "仅支持申请三个月内的账单"}, // far beyond
+		{"2026-02-30", 400, "PARAM_ERROR", "参数错误"},             // well-formed, no such day
 	}
 	for _, tt := range tests {
 		_, err := tradeBill(c, tt.date, "", "")

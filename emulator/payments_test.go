@@ -537,7 +537,9 @@ func TestPartnerOrders(t *testing.T) {
 		code, msg string
 		field     string
 	}{
-		{"both openids", func(r *pay.PartnerPrepayJSAPIRequest) { r.Payer.SubOpenID, r.SubAppID = emulator.DemoSubOpenID, emulator.DemoSubAppID }, 400, "PARAM_ERROR", "参数错误", "/payer"},
+		{"both openids", func(r *pay.PartnerPrepayJSAPIRequest) {
+			r.Payer.SubOpenID, r.SubAppID = emulator.DemoSubOpenID, emulator.DemoSubAppID
+		}, 400, "PARAM_ERROR", "参数错误", "/payer"},
 		{"no openid", func(r *pay.PartnerPrepayJSAPIRequest) { r.Payer.SPOpenID = "" }, 400, "PARAM_ERROR", "参数错误", "/payer"},
 		{"sub_openid without sub_appid", func(r *pay.PartnerPrepayJSAPIRequest) { r.Payer = pay.PartnerPayer{SubOpenID: emulator.DemoSubOpenID} }, 400, "PARAM_ERROR", "参数错误", "/sub_appid"},
 		{"sub_openid of another AppID", func(r *pay.PartnerPrepayJSAPIRequest) {
