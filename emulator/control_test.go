@@ -1,16 +1,19 @@
 package emulator_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/wxpaykit/wxpay/apiv3/bill"
 	"github.com/wxpaykit/wxpay/apiv3/pay"
 	"github.com/wxpaykit/wxpay/emulator"
+	"github.com/wxpaykit/wxpay/wxpaytest"
 )
 
 // The control API as a test in another language drives it: plain HTTP with
@@ -181,4 +184,39 @@ func TestControlAPIErrors(t *testing.T) {
 	if tx := query(t, c, "ctl-closed"); tx.TradeState != pay.TradeStateClosed {
 		t.Errorf("refused control requests changed the order: %+v", tx)
 	}
+}
+
+// FuzzControl: any body sent to a control endpoint gets a JSON object with a
+// 200, or a {"code","message"} error with 400, 404 or 409; never a panic.
+func FuzzControl(f *testing.F) {
+	routes := []string{"POST /_emulator/pay", "POST /_emulator/payer-codes", "POST /_emulator/refunds/settle", "POST /_emulator/day-end",
+		"GET /_emulator/orders", "GET /_emulator/deliveries", "GET /_emulator/memberships", "PUT /_emulator/pay"}
+	f.Add(uint8(0), []byte(`{"out_trade_no":"fz-order","mchid":"1900000001","result":"SUCCESS"}`))
+	f.Add(uint8(1), []byte(`{"auth_code":"134567890123456789","result":"USERPAYING"}`))
+	f.Add(uint8(2), []byte(`{"out_refund_no":"fz-r1","sub_mchid":"1900000109","result":"CLOSED"}`))
+	f.Add(uint8(3), []byte(`{"date":"2026-01-01"}`))
+	f.Add(uint8(3), []byte(`{"date":null}`))
+	f.Add(uint8(0), []byte(`{"out_trade_no":1e999}`))
+	f.Add(uint8(4), []byte{})
+	srv := wxpaytest.NewUnstartedServer()
+	f.Cleanup(srv.Emulator.Close)
+	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
+		method, path, _ := strings.Cut(routes[int(route)%len(routes)], " ")
+		req := httptest.NewRequest(method, path, bytes.NewReader(body))
+		w := httptest.NewRecorder()
+		srv.Emulator.ServeHTTP(w, req)
+		var out map[string]any
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+			t.Fatalf("%s: %d %q", path, w.Code, w.Body.String())
+		}
+		switch w.Code {
+		case 200:
+		case 400, 404, 409:
+			if c, _ := out["code"].(string); c == "" {
+				t.Fatalf("%s: %d without code: %v", path, w.Code, out)
+			}
+		default:
+			t.Fatalf("%s: status %d", path, w.Code)
+		}
+	})
 }
