@@ -40,7 +40,7 @@ type presigned struct {
 	key  *rsa.PrivateKey
 	body string // the answer
 	cur  atomic.Pointer[signedHeaders]
-	mu  sync.Mutex
+	mu   sync.Mutex
 }
 
 func (p *presigned) headers() http.Header {
