@@ -18,7 +18,8 @@ import (
 // error is {"code", "message"} with a 4xx status.
 //
 //	GET  /_emulator/memberships?card_id=…   the memberships (all cards without card_id)
-//	GET  /_emulator/deliveries              the notification deliveries so far
+//	GET  /_emulator/deliveries              the notification deliveries so far: id, event_type,
+//	     url, attempts, delivered, gave_up, last_status
 //	GET  /_emulator/orders?mchid=…          the orders of a merchant or sub-merchant (all without mchid)
 //	POST /_emulator/pay                     {"out_trade_no", "mchid" or "sub_mchid", "result"}
 //	     the payer pays an order: result SUCCESS (default: TRANSACTION.SUCCESS is
@@ -113,7 +114,8 @@ func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request) int {
 	case "GET /memberships":
 		out = e.controlMemberships(r.URL.Query().Get("card_id"))
 	case "GET /deliveries":
-		out = map[string]any{"deliveries": e.Deliveries()}
+		ds := e.Deliveries()
+		out = map[string]any{"count": len(ds), "deliveries": ds}
 	case "GET /orders":
 		var views []map[string]any
 		for _, o := range e.Orders(r.URL.Query().Get("mchid")) {

@@ -134,14 +134,15 @@ func (e *Emulator) deliver(url, eventType string, resource any) {
 }
 
 // Delivery is the state of one notification being delivered.
+// Its JSON names are those of the control API's GET /_emulator/deliveries.
 type Delivery struct {
-	ID         string
-	EventType  string
-	URL        string
-	Attempts   int
-	Delivered  bool
-	GaveUp     bool
-	LastStatus int // HTTP status of the last attempt, 0 when no answer
+	ID         string `json:"id"`
+	EventType  string `json:"event_type"`
+	URL        string `json:"url"`
+	Attempts   int    `json:"attempts"`
+	Delivered  bool   `json:"delivered"`
+	GaveUp     bool   `json:"gave_up"`
+	LastStatus int    `json:"last_status"` // HTTP status of the last attempt, 0 when no answer
 }
 
 type delivery struct {

@@ -76,8 +76,6 @@ func (o *Order) partner() bool { return o.SubMchID != "" }
 
 type orderKey struct{ mchID, subMchID, outTradeNo string }
 
-func (o *Order) key() orderKey { return orderKey{o.MchID, o.SubMchID, o.OutTradeNo} }
-
 // payments is the payment state, guarded by state.mu.
 type payments struct {
 	orders     map[orderKey]*Order
@@ -345,9 +343,11 @@ func (e *Emulator) prepay(r *request) answer {
 			Attach: str(r.body, "attach"), NotifyURL: str(r.body, "notify_url"), Total: total, Currency: currency,
 			Created: now, Expire: expire, fp: fp}
 		s.pay.orders[k] = o
-	case o.fp != fp:
+	case o.fp != fp || o.TradeType != tradeType:
 		// Observed answer of the real service to an out_trade_no reused with
-		// other parameters (another amount, another trade type).
+		// other parameters (another amount, another trade type). The trade
+		// type is the operation's, not the body's: an App and a Native order
+		// can have the same body.
 		return invalidRequest("201 商户订单号重复")
 	case o.State == TradeSuccess || o.State == TradeRefund:
 		return apiError(http.StatusForbidden, "OUT_TRADE_NO_USED", "商户订单号重复", nil)
@@ -502,7 +502,7 @@ func (e *Emulator) codePay(r *request) answer {
 	defer s.mu.Unlock()
 	k := orderKey{w.mchID, w.subMchID, outTradeNo}
 	if o := s.pay.orders[k]; o != nil {
-		if o.fp != fp {
+		if o.fp != fp || o.TradeType != "MICROPAY" {
 			return invalidRequest("201 商户订单号重复")
 		}
 		return codePayAnswer(e, o)
@@ -625,6 +625,15 @@ func (e *Emulator) Pay(mchID, outTradeNo, result string) (Order, error) {
 // caller holds the lock.
 func (e *Emulator) settlePayment(o *Order, state string) {
 	o.State = state
+	if o.OpenID == "" && o.SubOpenID == "" {
+		// Native, App and H5 orders name no payer: whoever paid is a user of
+		// the order's AppID, as for a payment code.
+		if o.partner() && o.SubAppID != "" {
+			o.SubOpenID = e.state.userOf(o.SubAppID)
+		} else {
+			o.OpenID = e.state.userOf(o.AppID)
+		}
+	}
 	o.SuccessTime = e.now()
 	for o.TransactionID == "" || e.state.pay.byTxn[o.TransactionID] != nil {
 		// 28 digits, as the service's: 4200, a channel, the date, a sequence.

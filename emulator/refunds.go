@@ -105,7 +105,10 @@ func (e *Emulator) createRefund(r *request) answer {
 	case txn != "" && outTradeNo != "" && o.OutTradeNo != outTradeNo:
 		return invalidRequest("transaction_id与out_trade_no不是同一笔订单")
 	case o.State != TradeSuccess && o.State != TradeRefund:
-		return invalidRequest("订单未支付成功，不能申请退款")
+		// The refund page documents an unpaid order under 404
+		// RESOURCE_NOT_EXISTS 订单号不存在 ("unpaid orders cannot be
+		// refunded"), not as a business-rule 400.
+		return apiError(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "订单号不存在", nil)
 	case total != o.Total:
 		return fieldError("订单金额与原订单不一致", "body", "/amount/total", fmt.Sprint(total), fmt.Sprintf("the order's total is %d", o.Total))
 	case o.Refunded+refund > o.Total:

@@ -40,6 +40,13 @@ const MaxFileBytes = 4 << 30
 // ErrHashMismatch when the hash differs: w then holds a file to discard.
 // WriteFile writes to a path only once the hash matched.
 func Download(ctx context.Context, d Downloader, f *File, w io.Writer) (int64, error) {
+	return download(ctx, d, f, w, MaxFileBytes)
+}
+
+// download is Download with the bound on the uncompressed file as a
+// parameter, so that tests can show a gzip bomb stopped without inflating
+// gigabytes.
+func download(ctx context.Context, d Downloader, f *File, w io.Writer, maxBytes int64) (int64, error) {
 	if f == nil || f.DownloadURL == "" {
 		return 0, fmt.Errorf("%w: bill: no download URL", core.ErrInvalidRequest)
 	}
@@ -59,7 +66,7 @@ func Download(ctx context.Context, d Downloader, f *File, w io.Writer) (int64, e
 		pw.CloseWithError(err) // nil: EOF for the reader
 		done <- err
 	}()
-	n, copyErr := copyHashed(pr, w, gz, f.HashValue)
+	n, copyErr := copyHashed(pr, w, gz, f.HashValue, maxBytes)
 	pr.CloseWithError(errStopped) // unblock the downloader if the copy stopped early
 	dlErr := <-done
 	switch {
@@ -75,7 +82,7 @@ var errStopped = errors.New("bill: download stopped")
 
 // copyHashed copies the (possibly gzipped) stream into w, bounded, and checks
 // the SHA-1 of the uncompressed bytes against want (hex, any case).
-func copyHashed(r io.Reader, w io.Writer, gz bool, want string) (int64, error) {
+func copyHashed(r io.Reader, w io.Writer, gz bool, want string, maxBytes int64) (int64, error) {
 	if gz {
 		zr, err := gzip.NewReader(r)
 		if err != nil {
@@ -85,11 +92,11 @@ func copyHashed(r io.Reader, w io.Writer, gz bool, want string) (int64, error) {
 		r = zr
 	}
 	h := sha1.New()
-	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(r, MaxFileBytes+1))
+	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(r, maxBytes+1))
 	if err != nil {
 		return n, fmt.Errorf("bill: reading the file: %w", err)
 	}
-	if n > MaxFileBytes {
+	if n > maxBytes {
 		return n, ErrTooLarge
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, want) {
@@ -101,11 +108,15 @@ func copyHashed(r io.Reader, w io.Writer, gz bool, want string) (int64, error) {
 // WriteFile downloads the bill into path: into path+".part" first, renamed to
 // path once the hash matched, removed otherwise.
 func WriteFile(ctx context.Context, d Downloader, f *File, path string) (int64, error) {
+	return writeFile(ctx, d, f, path, MaxFileBytes)
+}
+
+func writeFile(ctx context.Context, d Downloader, f *File, path string, maxBytes int64) (int64, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.part")
 	if err != nil {
 		return 0, err
 	}
-	n, err := Download(ctx, d, f, tmp)
+	n, err := download(ctx, d, f, tmp, maxBytes)
 	if err == nil {
 		err = tmp.Sync()
 	}

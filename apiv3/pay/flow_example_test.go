@@ -62,6 +62,10 @@ func Example_paymentFlow() {
 		fmt.Println(err)
 		return
 	}
+	if err := srv.VerifyJSAPIPayment(params); err != nil { // as WeChat checks them before it shows the payment
+		fmt.Println(err)
+		return
+	}
 	fmt.Println("wx.requestPayment:", params.Package == "prepay_id="+prepay.PrepayID, params.SignType)
 
 	// 2. The payer pays: TRANSACTION.SUCCESS arrives.

@@ -103,16 +103,23 @@ func (s PaymentSigner) App(appID, partnerID, prepayID string) (*AppPayment, erro
 	return p, nil
 }
 
+// ErrPaySign is wrapped by the errors of VerifyPaySign: the signature is not
+// Base64, or does not verify with the key.
+var ErrPaySign = errors.New("pay: the payment signature does not verify")
+
 // VerifyPaySign checks a signature over message with the merchant's public
 // key, as a front end or a test would: SHA256-RSA, Base64.
 func VerifyPaySign(pub *rsa.PublicKey, message []byte, signature string) error {
+	if pub == nil {
+		return fmt.Errorf("%w: no public key", ErrPaySign)
+	}
 	sig, err := base64.StdEncoding.DecodeString(signature)
 	if err != nil {
-		return fmt.Errorf("pay: signature is not standard Base64")
+		return fmt.Errorf("%w: the signature is not standard Base64", ErrPaySign)
 	}
 	d := sha256.Sum256(message)
 	if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, d[:], sig); err != nil {
-		return fmt.Errorf("pay: signature does not verify: %w", err)
+		return fmt.Errorf("%w: %w", ErrPaySign, err)
 	}
 	return nil
 }
@@ -120,6 +127,10 @@ func VerifyPaySign(pub *rsa.PublicKey, message []byte, signature string) error {
 func (s PaymentSigner) stamp() (ts, nonce string, err error) {
 	if s.Key == nil {
 		return "", "", fmt.Errorf("%w: no key", ErrPaymentParams)
+	}
+	if _, ok := s.Key.Public().(*rsa.PublicKey); !ok {
+		// signType is RSA: another key would sign something no front end verifies.
+		return "", "", fmt.Errorf("%w: the key is %T, not RSA", ErrPaymentParams, s.Key.Public())
 	}
 	now, rnd := s.Now, s.Rand
 	if now == nil {
