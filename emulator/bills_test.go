@@ -86,7 +86,7 @@ func TestTradeBillAvailability(t *testing.T) {
 	}{
 		{billDay, 400, "STATEMENT_CREATING", "账单生成中"},          // today, not over
 		{"2026-01-02", 400, "NO_STATEMENT_EXIST", "账单文件不存在"},   // tomorrow
-		{"2025-12-31", 400, "NO_STATEMENT_EXIST", "账单文件不存在"},   // over, no trades
+		{"2025-12-30", 400, "NO_STATEMENT_EXIST", "账单文件不存在"},   // over, no trades (the demo trades are of 2025-12-31)
 		{"2025-10-02", 400, "NO_STATEMENT_EXIST", "账单文件不存在"},   // within three months
 		{"2025-09-30", 400, "INVALID_REQUEST", "仅支持申请三个月内的账单"}, // beyond
 		{"2024-01-01", 400, "INVALID_REQUEST", "仅支持申请三个月内的账单"}, // far beyond

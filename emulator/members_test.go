@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -69,28 +68,17 @@ func (rc *receiver) next(t *testing.T, eventType, id string) *notify.Notificatio
 	return nil
 }
 
-// control posts body to a control endpoint and decodes the JSON answer.
-func control(t *testing.T, srv *wxpaytest.Server, path, body string) (int, map[string]any) {
+// post sends body to a control endpoint (control_test.go checks the answer's
+// form) and decodes the JSON answer.
+func post(t *testing.T, srv *wxpaytest.Server, path, body string) (int, map[string]any) {
 	t.Helper()
-	resp, err := srv.HTTPClient().Post(srv.URL+"/_emulator/"+path, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil {
-		t.Fatalf("POST %s: %v", path, err)
-	}
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		t.Errorf("POST %s: Content-Type %q", path, ct)
-	}
-	return resp.StatusCode, out
+	return control(t, srv.HTTPClient(), http.MethodPost, srv.URL+"/_emulator/"+path, body)
 }
 
-// controlOK is control expecting 200.
+// controlOK is post expecting 200.
 func controlOK(t *testing.T, srv *wxpaytest.Server, path, body string) map[string]any {
 	t.Helper()
-	status, out := control(t, srv, path, body)
+	status, out := post(t, srv, path, body)
 	if status != http.StatusOK {
 		t.Fatalf("POST %s %s: %d %v", path, body, status, out)
 	}
@@ -198,7 +186,7 @@ func TestMemberClaimCodeModes(t *testing.T) {
 	rc := newReceiver(t, srv, 0)
 	withCallback(t, c, rc)
 	claim := func(cardID, code string) (int, map[string]any) {
-		return control(t, srv, "membercard/claim", jsonBody(map[string]string{"card_id": cardID, "openid": emulator.DemoOpenID, "code": code}))
+		return post(t, srv, "membercard/claim", jsonBody(map[string]string{"card_id": cardID, "openid": emulator.DemoOpenID, "code": code}))
 	}
 	if st, out := claim(emulator.DemoRealTimeCardID, ""); st != 400 || out["code"] != "PARAM_ERROR" || !strings.Contains(out["message"].(string), "REAL_TIME") {
 		t.Errorf("REAL_TIME without code: %d %v", st, out)
@@ -254,7 +242,7 @@ func TestMemberJumpActivation(t *testing.T) {
 	if ev.Code != code || ev.ActivateScene != membercardopen.ActivateSceneNewActivate || ev.EventType != membercardopen.ActivateEventTypeMemberCardActivate {
 		t.Errorf("ACTIVATE_CARD %+v", *ev)
 	}
-	if st, out := control(t, srv, "membercard/activate", jsonBody(map[string]string{"card_id": cardID, "code": code})); st != 409 || !strings.Contains(out["message"].(string), ticket) {
+	if st, out := post(t, srv, "membercard/activate", jsonBody(map[string]string{"card_id": cardID, "code": code})); st != 409 || !strings.Contains(out["message"].(string), ticket) {
 		t.Errorf("a second submission: %d %v", st, out)
 	}
 
@@ -348,7 +336,7 @@ func TestMemberBrandClaimConfirmExchangeDelete(t *testing.T) {
 		t.Errorf("before confirmation: %+v %v", uc, err)
 	}
 	exchange := jsonBody(map[string]any{"brand_id": emulator.DemoBrandID, "card_id": emulator.DemoBrandCardID, "user_card_code": code, "deduct_points": 200})
-	if st, out := control(t, srv, "brand/exchange-points", exchange); st != 409 || out["code"] != "INVALID_STATE" {
+	if st, out := post(t, srv, "brand/exchange-points", exchange); st != 409 || out["code"] != "INVALID_STATE" {
 		t.Errorf("exchange on an unconfirmed card: %d %v", st, out)
 	}
 
@@ -529,7 +517,7 @@ func TestMemberControlErrors(t *testing.T) {
 		{"brand: negative points", "brand/exchange-points", `{"brand_id":"1004","card_id":"` + emulator.DemoBrandCardID + `","user_card_code":"` + emulator.DemoBrandUserCardCode + `","deduct_points":-1}`, 400, "PARAM_ERROR", "negative"},
 	}
 	for _, tt := range tests {
-		status, out := control(t, srv, tt.path, tt.body)
+		status, out := post(t, srv, tt.path, tt.body)
 		msg, _ := out["message"].(string)
 		if status != tt.status || out["code"] != tt.code || !strings.Contains(msg, tt.message) {
 			t.Errorf("%s: %d %v, want %d %s …%s…", tt.name, status, out, tt.status, tt.code, tt.message)
@@ -537,7 +525,7 @@ func TestMemberControlErrors(t *testing.T) {
 	}
 	// Delete twice.
 	controlOK(t, srv, "membercard/delete", uc(emulator.DemoCardID, code))
-	if status, out := control(t, srv, "membercard/delete", uc(emulator.DemoCardID, code)); status != 409 || out["code"] != "INVALID_STATE" {
+	if status, out := post(t, srv, "membercard/delete", uc(emulator.DemoCardID, code)); status != 409 || out["code"] != "INVALID_STATE" {
 		t.Errorf("second deletion: %d %v", status, out)
 	}
 	// A refused action changed nothing and sent nothing.

@@ -76,6 +76,8 @@ func (o *Order) partner() bool { return o.SubMchID != "" }
 
 type orderKey struct{ mchID, subMchID, outTradeNo string }
 
+func (o *Order) key() orderKey { return orderKey{o.MchID, o.SubMchID, o.OutTradeNo} }
+
 // payments is the payment state, guarded by state.mu.
 type payments struct {
 	orders     map[orderKey]*Order

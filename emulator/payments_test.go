@@ -219,7 +219,7 @@ func TestPrepayRejections(t *testing.T) {
 			}
 		}
 	}
-	if n := len(srv.Emulator.Orders(emulator.DemoMchID)); n != 0 {
+	if n := len(ownOrders(srv.Emulator.Orders(emulator.DemoMchID))); n != 0 {
 		t.Errorf("refused orders were kept: %d", n)
 	}
 	// The payer's AppID bound and matching: accepted.
@@ -322,7 +322,7 @@ func TestOrderStates(t *testing.T) {
 	// Another merchant's orders are not found (the query's mchid must be the caller's).
 	_, _, err = c.V3.Pay.Transactions.OutTradeNo.OutTradeNo("state-paid").Get(ctx, &pay.GetTransactionByOutTradeNoRequest{MchID: "1900000002"})
 	apiErr(t, err, 400, "PARAM_ERROR", "商户号与请求签名的商户号不一致")
-	if got := e.Orders(emulator.DemoMchID); len(got) != 4 {
+	if got := ownOrders(e.Orders(emulator.DemoMchID)); len(got) != 4 {
 		t.Errorf("orders: %+v", got)
 	}
 }
@@ -590,7 +590,37 @@ func TestPartnerOrders(t *testing.T) {
 	_, err = partner.OutTradeNo.OutTradeNo("partner-sp").Close.Post(ctx, closeReq)
 	apiErr(t, err, 403, "TRADE_ERROR", "订单已支付，不能关闭")
 	// The sub-merchant's orders, by either mchid.
-	if n, m := len(e.Orders(emulator.DemoSubMchID)), len(e.Orders(emulator.DemoMchID)); n != 4 || m != 4 {
+	if n, m := len(ownOrders(e.Orders(emulator.DemoSubMchID))), len(ownOrders(e.Orders(emulator.DemoMchID))); n != 4 || m != 4 {
 		t.Errorf("orders of the sub-merchant %d, of the provider %d", n, m)
 	}
+}
+
+// demoNumbers are the out_trade_no and out_refund_no that SeedDemo places
+// (demo_payments.go).
+var demoNumbers = map[string]bool{
+	emulator.DemoOutTradeNo: true, emulator.DemoUnpaidOutTradeNo: true, emulator.DemoUserPayingOutTradeNo: true,
+	emulator.DemoPartnerOutTradeNo: true, emulator.DemoPartnerUnpaidOutTradeNo: true, emulator.DemoPartnerUserPayingOutTradeNo: true,
+	emulator.DemoOutRefundNo: true, emulator.DemoAbnormalOutRefundNo: true,
+}
+
+// ownOrders leaves out the demo orders, so that a test counts its own.
+func ownOrders(orders []emulator.Order) []emulator.Order {
+	var out []emulator.Order
+	for _, o := range orders {
+		if !demoNumbers[o.OutTradeNo] {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// ownRefunds leaves out the demo refunds.
+func ownRefunds(refunds []emulator.Refund) []emulator.Refund {
+	var out []emulator.Refund
+	for _, r := range refunds {
+		if !demoNumbers[r.OutRefundNo] {
+			out = append(out, r)
+		}
+	}
+	return out
 }

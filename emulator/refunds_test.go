@@ -94,7 +94,7 @@ func TestRefundAmounts(t *testing.T) {
 			t.Errorf("SettleRefund(%s, %q): %v", tt.no, tt.result, err)
 		}
 	}
-	if rs := srv.Emulator.Refunds(emulator.DemoMchID); len(rs) != 4 || rs[0].OutRefundNo != "rf-1" {
+	if rs := ownRefunds(srv.Emulator.Refunds(emulator.DemoMchID)); len(rs) != 4 || rs[0].OutRefundNo != "rf-1" {
 		t.Errorf("refunds: %+v", rs)
 	}
 }
@@ -150,7 +150,7 @@ func TestRefundRejections(t *testing.T) {
 	}
 	_, _, err := refunds.OutRefundNo("rj-none").Get(ctx, &refunddomestic.GetRefundByOutRefundNoRequest{})
 	apiErr(t, err, 404, "RESOURCE_NOT_EXISTS", "退款单不存在")
-	if rs := srv.Emulator.Refunds(""); len(rs) != 0 {
+	if rs := ownRefunds(srv.Emulator.Refunds("")); len(rs) != 0 {
 		t.Errorf("refused refunds were kept: %+v", rs)
 	}
 	if o, _ := srv.Emulator.Order(emulator.DemoMchID, "rj-paid"); o.Refunded != 0 || o.TransactionID != paid.TransactionID {
