@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -196,7 +197,7 @@ func post(t testing.TB, client *http.Client, url string, h http.Header, body []b
 	}
 	defer resp.Body.Close()
 	var out struct{ Code, Message string }
-	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<16)).Decode(&out); err != nil {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&out); err != nil {
 		t.Errorf("answer: %v", err)
 	}
 	return resp.StatusCode, out.Message
