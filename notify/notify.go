@@ -121,7 +121,8 @@ func WithStore(s Store) Option { return func(p *Parser) { p.store = s } }
 // WithLease sets how long a delivery holds a notification id while its
 // function runs (default three times the handler timeout, and it must be
 // longer than that): a redelivery meanwhile is answered 503. If the instance
-// dies mid-run the id is free again once the lease expires.
+// dies mid-run the id is free again once the lease expires. A function that
+// ignores its context and runs past the lease may run alongside a redelivery.
 func WithLease(d time.Duration) Option { return func(p *Parser) { p.lease = d } }
 
 // WithRetention sets how long a handled id is remembered, so that a
