@@ -136,6 +136,12 @@ func (ks *keySet) serials() []string {
 	return out
 }
 
+// Window returns the verifier's clock reading and the skew it allows: a message
+// passes the timestamp check while its Wechatpay-Timestamp is within skew of
+// now. A receiver that rejects replays must remember a message until its
+// timestamp plus skew on this clock, as the notify package does.
+func (v *Verifier) Window() (now time.Time, skew time.Duration) { return v.now(), v.skew }
+
 // Verify checks a signed message: the four Wechatpay-* headers, the timestamp
 // against the clock, the serial against the key ring, then the SHA256-RSA signature
 // over "timestamp\nnonce\nbody\n". body must be the raw bytes as received. The

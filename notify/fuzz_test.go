@@ -18,7 +18,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte{}, "", "", "", "")
 	p := newParser(f)
 	sentinels := []error{wxpay.ErrMissingSignature, wxpay.ErrSignatureMismatch, wxpay.ErrClockSkew, wxpay.ErrUnknownSerial,
-		wxpay.ErrDecrypt, notify.ErrInvalid, notify.ErrReplayed, notify.ErrTooLarge}
+		wxpay.ErrDecrypt, notify.ErrInvalid, notify.ErrReplayed, notify.ErrStore, notify.ErrTooLarge}
 	f.Fuzz(func(t *testing.T, body []byte, ts, nonce, sig, serial string) {
 		h := http.Header{}
 		h.Set("Wechatpay-Timestamp", ts)

@@ -1,32 +1,21 @@
-// Package notify receives WeChat Pay notifications (回调通知): it verifies the
-// signature with the same key ring as the client, rejects replays and stale
-// messages, decrypts the AEAD_AES_256_GCM resource with the APIv3 key and decodes
-// it into the typed event models of the spec (MEMBERCARD.*, BRAND_MEMBER_CARD_SP.*).
-//
-//	parser, err := notify.New(client.Verifier(), apiV3Key)
-//	http.Handle("/wxpay/notify", parser.Handler(func(ctx context.Context, n *notify.Notification) error {
-//		switch ev := n.Event.(type) {
-//		case *membercardopen.ActivateCardEvent:
-//			return activate(ctx, ev.CardID, ev.OpenID)
-//		}
-//		return nil
-//	}))
-//
-// Frameworks that have already read the body call Parse(header, body) instead.
 package notify
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/wxpaykit/wxpay"
-	"github.com/wxpaykit/wxpay/internal/replay"
+	"github.com/wxpaykit/wxpay/internal/wire"
 )
 
 // ErrInvalid is wrapped by every notification that is not the documented
@@ -34,8 +23,9 @@ import (
 var ErrInvalid = errors.New("notify: malformed notification")
 
 // ErrReplayed: a message with this Wechatpay-Nonce and signature was already
-// accepted within the skew window. WeChat Pay re-signs every redelivery, so a
-// repeated signature is a replay, not a retry.
+// accepted. A message is remembered for as long as its timestamp passes the
+// verifier's skew check; WeChat Pay re-signs every redelivery, so a repeated
+// signature is a replay, not a retry.
 var ErrReplayed = errors.New("notify: replayed notification")
 
 // ErrTooLarge: the body exceeded the configured limit.
@@ -47,6 +37,14 @@ const DefaultMaxBody = 64 << 10
 // DefaultHandlerTimeout is WeChat Pay's answer deadline: a notification not
 // answered within 5 seconds counts as failed and is redelivered.
 const DefaultHandlerTimeout = 5 * time.Second
+
+// DefaultRetention is how long a handled notification id is remembered: twice
+// the longest documented redelivery schedule (24h4m, protocol notes §9.6).
+const DefaultRetention = 48 * time.Hour
+
+// markMargin is added to a replay mark's TTL: it covers a store whose clock
+// runs a little fast against the verifier's, and rounding to milliseconds.
+const markMargin = time.Second
 
 // Notification is a verified, decrypted notification.
 type Notification struct {
@@ -93,10 +91,10 @@ type Parser struct {
 	key      wxpay.APIv3Key
 	maxBody  int64
 	timeout  time.Duration
-	window   time.Duration
+	lease    time.Duration
+	retain   time.Duration
 	now      func() time.Time
-
-	seen replay.Cache // nonce+signature of accepted messages
+	store    Store
 }
 
 // Option configures a Parser.
@@ -105,12 +103,32 @@ type Option func(*Parser)
 // WithMaxBody bounds the body (default DefaultMaxBody).
 func WithMaxBody(n int64) Option { return func(p *Parser) { p.maxBody = n } }
 
-// WithHandlerTimeout bounds the handler function (default DefaultHandlerTimeout).
+// WithHandlerTimeout bounds the handler's answer, the function's run included
+// (default DefaultHandlerTimeout).
 func WithHandlerTimeout(d time.Duration) Option { return func(p *Parser) { p.timeout = d } }
 
-// WithClock sets the clock used for replay bookkeeping; the skew check uses the
-// verifier's clock.
+// WithClock sets the clock of the default in-memory store's TTLs. The default
+// is the verifier's clock (the one its skew check uses), which is what it must
+// be; the option is kept for callers that pass that same clock.
 func WithClock(now func() time.Time) Option { return func(p *Parser) { p.now = now } }
+
+// WithStore keeps replay marks and handled ids in s instead of the Parser's own
+// memory: give every instance of a service the same shared store (see the
+// redisstore module) so that they reject each other's replays and run the
+// function once per notification id between them.
+func WithStore(s Store) Option { return func(p *Parser) { p.store = s } }
+
+// WithLease sets how long a delivery holds a notification id while its
+// function runs (default three times the handler timeout, and it must be
+// longer than that): a redelivery meanwhile is answered 503. If the instance
+// dies mid-run the id is free again once the lease expires. A function that
+// ignores its context and runs past the lease may run alongside a redelivery.
+func WithLease(d time.Duration) Option { return func(p *Parser) { p.lease = d } }
+
+// WithRetention sets how long a handled id is remembered, so that a
+// redelivery answers success without running the function again (default
+// DefaultRetention).
+func WithRetention(d time.Duration) Option { return func(p *Parser) { p.retain = d } }
 
 // New builds a Parser from the client's verifier (client.Verifier(), or
 // wxpay.NewVerifier for services without a merchant key) and the APIv3 key.
@@ -122,21 +140,44 @@ func New(v *wxpay.Verifier, apiV3Key wxpay.APIv3Key, opts ...Option) (*Parser, e
 		return nil, fmt.Errorf("%w: notify.New needs the APIv3 key (wxpay.ParseAPIv3Key)", wxpay.ErrInvalidConfig)
 	}
 	p := &Parser{verifier: v, key: apiV3Key, maxBody: DefaultMaxBody, timeout: DefaultHandlerTimeout,
-		window: 2 * wxpay.DefaultClockSkew, now: time.Now}
+		retain: DefaultRetention}
 	for _, o := range opts {
 		o(p)
 	}
-	if p.maxBody <= 0 || p.timeout <= 0 {
+	if p.maxBody <= 0 || p.timeout <= 0 || p.retain <= 0 || p.lease < 0 {
 		return nil, fmt.Errorf("%w: notify: limits must be positive", wxpay.ErrInvalidConfig)
+	}
+	if p.lease == 0 {
+		p.lease = 3 * p.timeout
+	}
+	if p.lease <= p.timeout {
+		return nil, fmt.Errorf("%w: notify: the lease (%s) must outlast the handler timeout (%s), or a redelivery could run the function while it still runs", wxpay.ErrInvalidConfig, p.lease, p.timeout)
+	}
+	if p.now == nil {
+		p.now = func() time.Time { now, _ := v.Window(); return now }
+	}
+	if p.store == nil {
+		p.store = NewMemoryStore(p.now)
 	}
 	return p, nil
 }
 
-// Parse verifies and decrypts a notification from its headers and the raw body
-// exactly as received. Errors wrap wxpay.ErrMissingSignature, ErrClockSkew,
-// ErrUnknownSerial, ErrSignatureProbe, ErrSignatureMismatch, ErrReplayed,
-// ErrTooLarge, ErrInvalid or wxpay.ErrDecrypt.
+// Parse is ParseContext without a context.
 func (p *Parser) Parse(header http.Header, body []byte) (*Notification, error) {
+	return p.ParseContext(context.Background(), header, body)
+}
+
+// ParseContext verifies and decrypts a notification from its headers and the
+// raw body exactly as received, and records it against replays (ctx bounds the
+// store). Errors wrap wxpay.ErrMissingSignature, ErrClockSkew, ErrUnknownSerial,
+// ErrSignatureProbe, ErrSignatureMismatch, ErrReplayed, ErrStore, ErrTooLarge,
+// ErrInvalid or wxpay.ErrDecrypt.
+//
+// Parse alone does not guard the id: two deliveries of one notification (new
+// signature, same id) both parse. Handler runs its function once per id; a
+// framework that has read the body already can hand it back
+// (r.Body = io.NopCloser(bytes.NewReader(body))) and call Handler's ServeHTTP.
+func (p *Parser) ParseContext(ctx context.Context, header http.Header, body []byte) (*Notification, error) {
 	if int64(len(body)) > p.maxBody {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(body), p.maxBody)
 	}
@@ -157,7 +198,7 @@ func (p *Parser) Parse(header http.Header, body []byte) (*Notification, error) {
 	}
 	// Replays are checked after the signature (so forged traffic cannot fill the
 	// cache) and before decryption.
-	if err := p.remember(header); err != nil {
+	if err := p.remember(ctx, header); err != nil {
 		return nil, err
 	}
 	pt, err := p.key.DecryptAEAD(n.Resource.Nonce, n.Resource.AssociatedData, n.Resource.Ciphertext)
@@ -181,13 +222,28 @@ func (p *Parser) ParseRequest(r *http.Request) (*Notification, error) {
 	if err != nil {
 		return nil, fmt.Errorf("notify: reading body: %w", err)
 	}
-	return p.Parse(r.Header, body)
+	return p.ParseContext(r.Context(), r.Header, body)
 }
 
 // remember records the message's nonce and signature, failing if seen before.
-// Messages older than the window fail the skew check anyway.
-func (p *Parser) remember(h http.Header) error {
-	if !p.seen.Remember(h.Get("Wechatpay-Nonce")+"\x00"+h.Get("Wechatpay-Signature"), p.now(), p.window) {
+// The mark lasts as long as the message passes the skew check: until its
+// timestamp plus the verifier's skew, on the verifier's clock. Any shorter and
+// a replay late in the window would be accepted (a message may arrive as early
+// as its timestamp minus the skew, so the span from arrival reaches twice the
+// skew).
+func (p *Parser) remember(ctx context.Context, h http.Header) error {
+	ts, err := strconv.ParseInt(h.Get(wire.HeaderTimestamp), 10, 64)
+	if err != nil { // Verify checked it; never here
+		return fmt.Errorf("%w: %s", wxpay.ErrClockSkew, wire.HeaderTimestamp)
+	}
+	now, skew := p.verifier.Window()
+	ttl := time.Unix(ts, 0).Add(skew).Sub(now) + markMargin
+	sum := sha256.Sum256([]byte(h.Get(wire.HeaderNonce) + "\x00" + h.Get(wire.HeaderSignature)))
+	fresh, err := p.store.Mark(ctx, base64.RawURLEncoding.EncodeToString(sum[:]), ttl)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrStore, err)
+	case !fresh:
 		return ErrReplayed
 	}
 	return nil
@@ -197,12 +253,29 @@ func (p *Parser) remember(h http.Header) error {
 // handler answer with a failure so that WeChat Pay delivers it again.
 type HandlerFunc func(ctx context.Context, n *Notification) error
 
-// Handler adapts fn to an http.Handler that answers as WeChat Pay expects:
-// 200 {"code":"SUCCESS","message":"成功"} once fn returns nil; a 4xx with
-// {"code":"FAIL","message":…} when the notification is rejected (bad signature,
-// replay, malformed); 500 FAIL when fn fails or exceeds the handler timeout.
-// The body is capped with http.MaxBytesReader. The same notification may arrive
-// more than once: fn must be idempotent (de-duplicate by n.ID).
+// Handler adapts fn to an http.Handler that answers as WeChat Pay expects and
+// runs fn once per notification id while WeChat Pay redelivers it:
+//
+//   - 200 {"code":"SUCCESS","message":"成功"} once fn returns nil, and to every
+//     later delivery of the id (for the retention, DefaultRetention), without
+//     running fn again;
+//   - 4xx FAIL when the message is rejected: bad or missing signature, stale,
+//     replayed (the same signed bytes again), malformed, too large;
+//   - 500 FAIL when fn fails or overruns the handler timeout: the id is
+//     released, and the redelivery runs fn again;
+//   - 503 FAIL while another delivery of the id holds the lease (its fn is
+//     running and may yet fail, so success cannot be promised and the
+//     redelivery decides), and when the Store fails: fn is never run without
+//     the guard.
+//
+// fn's context ends at the handler timeout (WeChat Pay's 5 s answer deadline),
+// counted from the request's arrival. The guard holds across instances that
+// share a Store (WithStore). Its one gap is at-least-once, not at-most-once:
+// if the process dies, or the store stays unreachable for the whole lease,
+// after fn succeeded and before the id is recorded as handled, the lease
+// expires and a redelivery runs fn again. So fn should still be idempotent in
+// its effects (de-duplicate by n.ID in the same transaction as the business
+// change where it matters). The body is capped with http.MaxBytesReader.
 func (p *Parser) Handler(fn HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -220,29 +293,112 @@ func (p *Parser) Handler(fn HandlerFunc) http.Handler {
 			answer(w, http.StatusBadRequest, "FAIL", "body could not be read")
 			return
 		}
-		n, err := p.Parse(r.Header, body)
-		if err != nil {
-			answer(w, statusFor(err), "FAIL", err.Error())
-			return
-		}
 		ctx, cancel := context.WithTimeout(r.Context(), p.timeout)
 		defer cancel()
-		if err := fn(ctx, n); err != nil {
-			answer(w, http.StatusInternalServerError, "FAIL", "处理失败") // the cause stays here: it may hold business data
+		n, err := p.ParseContext(ctx, r.Header, body)
+		if err != nil {
+			msg := err.Error()
+			if errors.Is(err, ErrStore) {
+				msg = ErrStore.Error() // the store's error names hosts: it stays here
+			}
+			answer(w, statusFor(err), "FAIL", msg)
 			return
 		}
-		if ctx.Err() != nil {
-			answer(w, http.StatusInternalServerError, "FAIL", "handler exceeded the answer deadline")
-			return
-		}
-		answer(w, http.StatusOK, "SUCCESS", "成功")
+		status, code, msg := p.run(ctx, n, fn)
+		answer(w, status, code, msg)
 	})
+}
+
+// Answers of the guard, besides success.
+const (
+	msgBusy    = "notification is being handled; deliver it again later"
+	msgFailed  = "处理失败" // fn's error stays here: it may hold business data
+	msgOverrun = "handler exceeded the answer deadline"
+)
+
+// run claims n.ID, runs fn under the claim and settles it: Complete on
+// success, Release on failure.
+func (p *Parser) run(ctx context.Context, n *Notification, fn HandlerFunc) (status int, code, msg string) {
+	claimed := time.Now()
+	token := rand.Text()
+	st, err := p.store.Claim(ctx, n.ID, token, p.lease)
+	if err != nil {
+		// The claim may have been taken before the error (a lost reply): give
+		// it back, or redeliveries would be refused for the whole lease.
+		p.release(ctx, n.ID, token)
+		return http.StatusServiceUnavailable, "FAIL", ErrStore.Error()
+	}
+	switch st {
+	case Handled:
+		return http.StatusOK, "SUCCESS", "成功"
+	case Busy:
+		return http.StatusServiceUnavailable, "FAIL", msgBusy
+	case Claimed:
+	default:
+		p.release(ctx, n.ID, token)
+		return http.StatusServiceUnavailable, "FAIL", ErrStore.Error()
+	}
+
+	done := false
+	defer func() {
+		if !done { // fn panicked: free the id for the redelivery, let net/http log the panic
+			p.release(ctx, n.ID, token)
+		}
+	}()
+	err = fn(ctx, n)
+	done = true
+	if err != nil {
+		p.release(ctx, n.ID, token)
+		return http.StatusInternalServerError, "FAIL", msgFailed
+	}
+	// fn's effects are in place: recording that matters more than answering in
+	// time. Keep trying while the lease holds (past it, a redelivery may run fn
+	// anyway); if it still fails, answer success all the same, since a failure
+	// would only invite that redelivery.
+	sctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), claimed.Add(p.lease))
+	defer cancel()
+	_ = retry(sctx, func() error { return p.store.Complete(sctx, n.ID, p.retain) })
+	if ctx.Err() != nil {
+		// Too late for WeChat Pay, which redelivers; the redelivery finds the
+		// id handled and is answered 200.
+		return http.StatusInternalServerError, "FAIL", msgOverrun
+	}
+	return http.StatusOK, "SUCCESS", "成功"
+}
+
+// release gives up a claim, once and best effort: if it fails, the lease
+// expires on its own and the id is free again then.
+func (p *Parser) release(ctx context.Context, id, token string) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.timeout)
+	defer cancel()
+	_ = p.store.Release(rctx, id, token)
+}
+
+// retry calls f until it succeeds or ctx ends, backing off from 10 ms to 1 s.
+func retry(ctx context.Context, f func() error) error {
+	wait := 10 * time.Millisecond
+	for {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, time.Second)
+	}
 }
 
 func statusFor(err error) int {
 	switch {
 	case errors.Is(err, ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrStore):
+		return http.StatusServiceUnavailable
 	case errors.Is(err, wxpay.ErrMissingSignature), errors.Is(err, wxpay.ErrSignatureMismatch),
 		errors.Is(err, wxpay.ErrUnknownSerial), errors.Is(err, wxpay.ErrClockSkew), errors.Is(err, ErrReplayed):
 		return http.StatusUnauthorized

@@ -36,6 +36,7 @@ type message struct {
 }
 
 type build struct {
+	id                      string // default: one fixed id
 	eventType, originalType string
 	resource                any
 	key                     *rsa.PrivateKey
@@ -52,8 +53,11 @@ func (b build) message(t testing.TB) message {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if b.id == "" {
+		b.id = "8b33f79f-8869-5ae5-b41b-3c0b59f957d0"
+	}
 	body, _ := json.Marshal(map[string]any{
-		"id": "8b33f79f-8869-5ae5-b41b-3c0b59f957d0", "create_time": "2026-01-01T10:00:00+08:00",
+		"id": b.id, "create_time": "2026-01-01T10:00:00+08:00",
 		"resource_type": "encrypt-resource", "event_type": b.eventType, "summary": "会员卡激活通知",
 		"resource": map[string]string{"original_type": b.originalType, "algorithm": "AEAD_AES_256_GCM",
 			"ciphertext": ct, "associated_data": b.originalType, "nonce": "j9g1wAzF9Xn1"},
@@ -68,7 +72,7 @@ func (b build) message(t testing.TB) message {
 		b.at = time.Now()
 	}
 	if b.nonce == "" {
-		b.nonce = fmt.Sprintf("n%031d", time.Now().UnixNano()%1e15)
+		b.nonce = rand.Text()
 	}
 	ts := strconv.FormatInt(b.at.Unix(), 10)
 	d := sha256.Sum256(wire.AppendResponseMessage(nil, ts, b.nonce, body))
@@ -258,7 +262,9 @@ func TestHandlerAnswers(t *testing.T) {
 		t.Errorf("oversized: %d", code)
 	}
 	fail.Store(true)
-	code, out := post(activate.message(t))
+	other := activate
+	other.id = "another-notification"
+	code, out := post(other.message(t))
 	if code != 500 || out["code"] != "FAIL" || strings.Contains(out["message"], "13800138000") {
 		t.Errorf("handler error: %d %v (the cause must not be echoed)", code, out)
 	}
