@@ -25,13 +25,13 @@ const (
 	EventMembercardActivateCard = "MEMBERCARD.ACTIVATE_CARD"
 	// EventMembercardUsercardManage: A user viewed or deleted a membership card, or modified its information. (用户管理会员卡事件通知) Decrypted resource: *membercardopen.UserCardManageEvent.
 	EventMembercardUsercardManage = "MEMBERCARD.USERCARD_MANAGE"
-	// EventTransactionSuccess: An order was paid; the resource is the order, as the queries answer it. (支付成功通知) Decrypted resource: *pay.PartnerTransaction.
+	// EventTransactionSuccess: An order was paid; the resource is the order, as the queries answer it. (支付成功) Decrypted resource: *pay.PartnerTransaction.
 	EventTransactionSuccess = "TRANSACTION.SUCCESS"
-	// EventRefundSuccess: A refund succeeded. (退款成功通知) Decrypted resource: *refunddomestic.PartnerRefundNotification.
+	// EventRefundSuccess: A refund succeeded. (退款成功) Decrypted resource: *refunddomestic.PartnerRefundNotification.
 	EventRefundSuccess = "REFUND.SUCCESS"
-	// EventRefundAbnormal: A refund could not be paid back, e.g. the user's card was cancelled or frozen; resolve it on the merchant platform or by an abnormal refund. (退款异常通知) Decrypted resource: *refunddomestic.PartnerRefundNotification.
+	// EventRefundAbnormal: A refund could not be paid back, e.g. the user's card was cancelled or frozen; resolve it on the merchant platform or by an abnormal refund. (退款异常) Decrypted resource: *refunddomestic.PartnerRefundNotification.
 	EventRefundAbnormal = "REFUND.ABNORMAL"
-	// EventRefundClosed: A refund was closed. (退款关闭通知) Decrypted resource: *refunddomestic.PartnerRefundNotification.
+	// EventRefundClosed: A refund was closed. (退款关闭) Decrypted resource: *refunddomestic.PartnerRefundNotification.
 	EventRefundClosed = "REFUND.CLOSED"
 )
 
