@@ -31,22 +31,33 @@ func (t toServer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.rt.RoundTrip(r)
 }
 
-// The official wechatpay-go client completes CreateToken against the emulator
-// with its own signing, encryption (user_name, id_card_number) and verification.
-func TestOfficialClientAgainstEmulator(t *testing.T) {
-	t.Parallel()
-	srv := wxpaytest.NewServer(wxpaytest.WithRealClock()) // the official SDK checks skew with time.Now
-	t.Cleanup(srv.Close)
-	base, _ := url.Parse(srv.URL)
+// officialClient is a wechatpay-go client of the demo merchant, in public-key
+// mode, whose requests go to srv.
+func officialClient(t *testing.T, srv *wxpaytest.Server) *core.Client {
+	t.Helper()
+	base, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
 	k := testkeys.Shared()
-	ctx := context.Background()
-	client, err := core.NewClient(ctx,
+	c, err := core.NewClient(context.Background(),
 		option.WithWechatPayPublicKeyAuthCipher(emulator.DemoMchID, emulator.DemoMerchantSerial, k.Merchant, emulator.DemoPublicKeyID, &k.Platform.PublicKey),
 		option.WithHTTPClient(&http.Client{Transport: toServer{base: base, rt: srv.HTTPClient().Transport}}),
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// The official wechatpay-go client completes CreateToken against the emulator
+// with its own signing, encryption (user_name, id_card_number) and verification.
+func TestOfficialClientAgainstEmulator(t *testing.T) {
+	t.Parallel()
+	srv := wxpaytest.NewServer(wxpaytest.WithRealClock()) // the official SDK checks skew with time.Now
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	client := officialClient(t, srv)
 	svc := payrollcard.TokensApiService{Client: client}
 	tok, result, err := svc.CreateToken(ctx, payrollcard.CreateTokenRequest{
 		Openid:         core.String(emulator.DemoOpenID),

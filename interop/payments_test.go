@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/verifiers"
 	officialnotify "github.com/wechatpay-apiv3/wechatpay-go/core/notify"
-	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/jsapi"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/native"
@@ -29,25 +27,6 @@ import (
 // has no base-URL option), nothing else changed: a JSAPI order with its
 // front-end parameters, a Native order paid, queried, refunded and settled,
 // and both notifications parsed by the SDK's own notify handler.
-
-// officialClient is a wechatpay-go client of the demo merchant, in public-key
-// mode, whose requests go to srv.
-func officialClient(t *testing.T, srv *wxpaytest.Server) *core.Client {
-	t.Helper()
-	base, err := url.Parse(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := testkeys.Shared()
-	c, err := core.NewClient(context.Background(),
-		option.WithWechatPayPublicKeyAuthCipher(emulator.DemoMchID, emulator.DemoMerchantSerial, k.Merchant, emulator.DemoPublicKeyID, &k.Platform.PublicKey),
-		option.WithHTTPClient(&http.Client{Transport: toServer{base: base, rt: srv.HTTPClient().Transport}}),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 // officialHook is the merchant's notification endpoint written with
 // wechatpay-go: its notify handler verifies and decrypts each notification

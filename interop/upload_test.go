@@ -14,19 +14,16 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/verifiers"
-	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/fileuploader"
 
 	"github.com/wxpaykit/wxpay"
 	"github.com/wxpaykit/wxpay/apiv3/media"
-	"github.com/wxpaykit/wxpay/emulator"
 	"github.com/wxpaykit/wxpay/internal/testkeys"
 	"github.com/wxpaykit/wxpay/internal/wire"
 	"github.com/wxpaykit/wxpay/wxpaytest"
@@ -46,18 +43,10 @@ func pngBytes(t *testing.T) []byte {
 // type, and serves the marketing image back at the media_url it returned.
 func TestOfficialUploadersAgainstEmulator(t *testing.T) {
 	t.Parallel()
-	srv := wxpaytest.NewServer(wxpaytest.WithRealClock())
+	srv := wxpaytest.NewServer(wxpaytest.WithRealClock()) // the official SDK checks skew with time.Now
 	t.Cleanup(srv.Close)
-	base, _ := url.Parse(srv.URL)
-	k := testkeys.Shared()
 	ctx := context.Background()
-	client, err := core.NewClient(ctx,
-		option.WithWechatPayPublicKeyAuthCipher(emulator.DemoMchID, emulator.DemoMerchantSerial, k.Merchant, emulator.DemoPublicKeyID, &k.Platform.PublicKey),
-		option.WithHTTPClient(&http.Client{Transport: toServer{base: base, rt: srv.HTTPClient().Transport}}),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := officialClient(t, srv)
 	img := pngBytes(t)
 	video := append([]byte("\x00\x00\x00\x18ftypmp42"), bytes.Repeat([]byte{7}, 4096)...)
 
