@@ -378,6 +378,16 @@ func (e *Emulator) queryOrder(r *request) answer {
 	s := &e.state
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	o, missing := s.orderOf(w, r)
+	if missing != nil {
+		return *missing
+	}
+	return ok(e.transaction(o))
+}
+
+// orderOf finds the caller's order named by the path's transaction_id or
+// out_trade_no, or answers 404 ORDER_NOT_EXIST. The caller holds s.mu.
+func (s *state) orderOf(w payWho, r *request) (*Order, *answer) {
 	var o *Order
 	if id := r.params["transaction_id"]; id != "" {
 		if x := s.pay.byTxn[id]; x != nil && x.MchID == w.mchID && x.SubMchID == w.subMchID {
@@ -387,9 +397,10 @@ func (e *Emulator) queryOrder(r *request) answer {
 		o = s.pay.orders[orderKey{w.mchID, w.subMchID, r.params["out_trade_no"]}]
 	}
 	if o == nil {
-		return apiError(http.StatusNotFound, "ORDER_NOT_EXIST", "订单不存在", nil)
+		a := apiError(http.StatusNotFound, "ORDER_NOT_EXIST", "订单不存在", nil)
+		return nil, &a
 	}
-	return ok(e.transaction(o))
+	return o, nil
 }
 
 // transaction renders an order as the queries and TRANSACTION.SUCCESS show it.
@@ -440,10 +451,11 @@ func (e *Emulator) closeOrder(r *request) answer {
 	s := &e.state
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o := s.pay.orders[orderKey{w.mchID, w.subMchID, r.params["out_trade_no"]}]
+	o, missing := s.orderOf(w, r)
+	if missing != nil {
+		return *missing
+	}
 	switch {
-	case o == nil:
-		return apiError(http.StatusNotFound, "ORDER_NOT_EXIST", "订单不存在", nil)
 	case o.State == TradeSuccess || o.State == TradeRefund:
 		return apiError(http.StatusForbidden, "TRADE_ERROR", "订单已支付，不能关闭", nil)
 	case o.State == TradeRevoked:
@@ -562,10 +574,11 @@ func (e *Emulator) reverseOrder(r *request) answer {
 	s := &e.state
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o := s.pay.orders[orderKey{w.mchID, w.subMchID, r.params["out_trade_no"]}]
+	o, missing := s.orderOf(w, r)
+	if missing != nil {
+		return *missing
+	}
 	switch {
-	case o == nil:
-		return apiError(http.StatusNotFound, "ORDER_NOT_EXIST", "订单不存在", nil)
 	case o.TradeType != "MICROPAY":
 		return apiError(http.StatusForbidden, "TRADE_ERROR", "非付款码支付的订单不能撤销，请使用关闭订单或申请退款", nil)
 	case o.State == TradeRefund:
