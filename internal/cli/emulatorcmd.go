@@ -46,8 +46,17 @@ card template's notify_url (409 CANNOT_NOTIFY without one):
   POST /_emulator/brand/exchange-points {"brand_id","card_id","user_card_code","deduct_points",
        "stock_id","exchange_coupon_template_id"} → record_id, settled by
        .../user-points/exchange-coupon/confirm; BRAND_MEMBER_CARD_SP.POINT_EXCHANGE_COUPON
-Also POST /_emulator/pay, /payer-codes, /refunds/settle, /day-end and GET /_emulator/memberships,
-/deliveries, /orders (see the emulator package's control.go).
+The payer, the bank and the business day (merchant.json names an AppID and a payer OpenID
+to order with):
+  POST /_emulator/pay            {"out_trade_no","mchid" or "sub_mchid","result"} → the order as
+       a query answers it; result SUCCESS (default; TRANSACTION.SUCCESS to its notify_url),
+       PAYERROR or USERPAYING
+  POST /_emulator/payer-codes    {"auth_code","result"} → what scanning that payment code does:
+       SUCCESS (default for any valid code), USERPAYING (then /_emulator/pay) or PAYERROR
+  POST /_emulator/refunds/settle {"out_refund_no","mchid" or "sub_mchid","result"} → the refund;
+       a PROCESSING refund ends SUCCESS (default), ABNORMAL or CLOSED, with its REFUND.* event
+  POST /_emulator/day-end        {"date":"YYYY-MM-DD"} (default today) → its bills can be applied for
+  GET  /_emulator/orders?mchid=…  /memberships?card_id=…  /deliveries  /media/<name> (a media_url)
 
 Limits, as a real front end sets them, so a slow or silent client cannot hold a connection:
 request line and headers within 5 s and 32 KiB (else the connection is closed), the body
