@@ -3,6 +3,9 @@ package emulator
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
@@ -10,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/wxpaykit/wxpay"
 )
 
 // Bills are generated from the day's real state in the documented format: a
@@ -19,6 +24,13 @@ import (
 // 09:00 the next day (China time), or at once after the control API ended it.
 // The download URL is valid for 30 seconds; the file's answer is unsigned and
 // its SHA-1 (of the uncompressed file) is the hash_value of the application.
+//
+// A sub-merchant's fund-flow bill is the same file, of that sub-merchant's
+// flows, encrypted: one file (bill_sequence 1; the service splits only bills of
+// about 16 GB), gzipped first when asked, then sealed with AES-256-GCM under a
+// fresh random key and a 16-character nonce, empty associated data; the key is
+// RSAES-OAEP encrypted with the public key of the certificate that signed the
+// application. hash_value stays the SHA-1 of the original, uncompressed file.
 
 // feeRate is the emulator's processing fee, 0.6 %, the common rate.
 const (
@@ -62,6 +74,9 @@ type download struct {
 	expires time.Time
 	file    []byte // uncompressed
 	gzip    bool
+	// sealed is an encrypted bill as it is served (compressed before its
+	// encryption when gzip); file is then nil.
+	sealed []byte
 }
 
 // downloadLifetime: a download_url is valid for 30 seconds.
@@ -158,8 +173,14 @@ func (e *Emulator) fundFlowBill(r *request) answer {
 // billAnswer hands out a download URL for file. The caller holds the lock.
 func (e *Emulator) billAnswer(r *request, file []byte) answer {
 	sum := sha1.Sum(file)
-	d := &download{token: e.randString(40, alnum), mchID: r.mchID, expires: e.now().Add(downloadLifetime), file: file,
-		gzip: r.query.Get("tar_type") == "GZIP"}
+	u := e.newDownload(r, &download{file: file, gzip: r.query.Get("tar_type") == "GZIP"})
+	return ok(map[string]any{"hash_type": "SHA1", "hash_value": hex.EncodeToString(sum[:]), "download_url": u})
+}
+
+// newDownload stores d under a fresh token, valid for downloadLifetime, and
+// returns its download URL. The caller holds the lock.
+func (e *Emulator) newDownload(r *request, d *download) string {
+	d.token, d.mchID, d.expires = e.randString(40, alnum), r.mchID, e.now().Add(downloadLifetime)
 	e.state.pay.downloads[d.token] = d
 	scheme := "http"
 	if r.r.TLS != nil {
@@ -169,7 +190,84 @@ func (e *Emulator) billAnswer(r *request, file []byte) answer {
 	if d.gzip {
 		u += "&tartype=GZIP"
 	}
-	return ok(map[string]any{"hash_type": "SHA1", "hash_value": hex.EncodeToString(sum[:]), "download_url": u})
+	return u
+}
+
+// subMerchantFundFlowBill answers GET /v3/bill/sub-merchant-fundflowbill: the
+// flows of a sub-merchant's basic account (its payments in, refunds and fees
+// out), for the service provider that serves it, as encrypted files.
+func (e *Emulator) subMerchantFundFlowBill(r *request) answer {
+	sub := r.query.Get("sub_mchid")
+	if alg := r.query.Get("algorithm"); alg != wxpay.AEADAlgorithm {
+		return paramError("query", "algorithm", alg, "the emulator encrypts bills with AEAD_AES_256_GCM only")
+	}
+	s := &e.state
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sm := s.subMerchants[sub]; sm == nil || sm.MchID != r.mchID {
+		return apiError(http.StatusForbidden, "NO_AUTH", "权限异常", nil)
+	}
+	day, bad := e.billDay(r.query.Get("bill_date"))
+	if bad != nil {
+		return *bad
+	}
+	var rows []ledgerEntry
+	if r.query.Get("account_type") == "BASIC" { // the other accounts have no flows here
+		for _, le := range s.pay.ledger {
+			if sameDay(le.at, day) && le.order.MchID == r.mchID && le.order.SubMchID == sub {
+				rows = append(rows, le)
+			}
+		}
+	}
+	if len(rows) == 0 {
+		return apiError(http.StatusBadRequest, "NO_STATEMENT_EXIST", "账单文件不存在", nil)
+	}
+	return e.encryptedBillAnswer(r, fundFlowFile(rows))
+}
+
+// encryptedBillAnswer encrypts file for the merchant that applied and hands
+// out its download URL, as a list of one file. The caller holds the lock.
+func (e *Emulator) encryptedBillAnswer(r *request, file []byte) answer {
+	gz := r.query.Get("tar_type") == "GZIP"
+	plain := file
+	if gz {
+		plain = gzipped(file)
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key) // never fails
+	var nb [8]byte
+	_, _ = rand.Read(nb[:])
+	nonce := hex.EncodeToString(nb[:]) // 16 characters, as the documented example
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return systemError()
+	}
+	g, err := cipher.NewGCMWithNonceSize(block, len(nonce))
+	if err != nil {
+		return systemError()
+	}
+	encKey, err := wxpay.EncryptOAEP(nil, r.merchantPub, key)
+	if err != nil {
+		return systemError()
+	}
+	sum := sha1.Sum(file)
+	u := e.newDownload(r, &download{gzip: gz, sealed: g.Seal(nil, []byte(nonce), plain, nil)})
+	return ok(map[string]any{"download_bill_count": 1, "download_bill_list": []any{map[string]any{
+		"bill_sequence": 1, "download_url": u, "encrypt_key": encKey, "hash_type": "SHA1",
+		"hash_value": hex.EncodeToString(sum[:]), "nonce": nonce,
+	}}})
+}
+
+func systemError() answer {
+	return apiError(http.StatusInternalServerError, "SYSTEM_ERROR", "系统异常，请稍后重试", nil)
+}
+
+func gzipped(file []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(file) // a bytes.Buffer never fails
+	_ = zw.Close()
+	return buf.Bytes()
 }
 
 // billDownload answers GET /v3/billdownload/file with the file, unsigned.
@@ -183,14 +281,13 @@ func (e *Emulator) billDownload(r *request) answer {
 	case d.mchID != r.mchID:
 		return apiError(http.StatusForbidden, "NO_AUTH", "权限异常", nil)
 	}
-	if !d.gzip {
+	switch {
+	case d.sealed != nil:
+		return answer{status: http.StatusOK, raw: d.sealed, contentType: "application/octet-stream"}
+	case !d.gzip:
 		return answer{status: http.StatusOK, raw: d.file, contentType: "text/plain;charset=utf-8"}
 	}
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	_, _ = zw.Write(d.file)
-	_ = zw.Close()
-	return answer{status: http.StatusOK, raw: buf.Bytes(), contentType: "application/x-gzip"}
+	return answer{status: http.StatusOK, raw: gzipped(d.file), contentType: "application/x-gzip"}
 }
 
 func sameDay(t, day time.Time) bool {

@@ -241,7 +241,7 @@ func fixture(op *apispec.Operation, name string, fx fixtures) (string, bool) {
 	case "exchange_coupon_template_id":
 		return emulator.DemoExchangeCouponTemplateID, true
 	case "sub_mchid":
-		if op.Family == "refund-domestic" || op.Family == "bill" {
+		if op.Family == "refund-domestic" || op.Family == "bill" && op.ID != "GetBillSubMerchantFundFlowBill" {
 			return "", false // these take a sub_mchid only for a sub-merchant's refund or bill
 		}
 		return emulator.DemoSubMchID, true

@@ -65,6 +65,7 @@ var handlers = map[string]func(e *Emulator, r *request) answer{
 	"ApplyDomesticAbnormalRefund":       (*Emulator).applyAbnormalRefund,
 	"GetBillTradeBill":                  (*Emulator).tradeBill,
 	"GetBillFundFlowBill":               (*Emulator).fundFlowBill,
+	"GetBillSubMerchantFundFlowBill":    (*Emulator).subMerchantFundFlowBill,
 	"DownloadBillFile":                  (*Emulator).billDownload,
 
 	"UploadMediaImage":          (*Emulator).uploadMedia,

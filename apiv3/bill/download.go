@@ -26,7 +26,8 @@ type Downloader interface {
 // described: its SHA-1 differs from hash_value. Discard what was written.
 var ErrHashMismatch = errors.New("bill: the downloaded file does not match its hash_value")
 
-// ErrTooLarge means the uncompressed file grew past MaxFileBytes.
+// ErrTooLarge means the uncompressed file grew past MaxFileBytes, or an
+// encrypted file's ciphertext past MaxEncryptedFileBytes.
 var ErrTooLarge = errors.New("bill: the file is larger than MaxFileBytes")
 
 // MaxFileBytes bounds an uncompressed bill, so that a hostile gzip stream cannot
@@ -50,7 +51,7 @@ func download(ctx context.Context, d Downloader, f *File, w io.Writer, maxBytes 
 	if f == nil || f.DownloadURL == "" {
 		return 0, fmt.Errorf("%w: bill: no download URL", core.ErrInvalidRequest)
 	}
-	if !strings.EqualFold(f.HashType, "SHA1") {
+	if !isSHA1(f.HashType) {
 		return 0, fmt.Errorf("%w: bill: hash_type %q is not SHA1", core.ErrInvalidRequest, f.HashType)
 	}
 	u, err := url.Parse(f.DownloadURL)
@@ -79,6 +80,8 @@ func download(ctx context.Context, d Downloader, f *File, w io.Writer, maxBytes 
 }
 
 var errStopped = errors.New("bill: download stopped")
+
+func isSHA1(hashType string) bool { return strings.EqualFold(hashType, "SHA1") }
 
 // copyHashed copies the (possibly gzipped) stream into w, bounded, and checks
 // the SHA-1 of the uncompressed bytes against want (hex, any case).
@@ -112,11 +115,17 @@ func WriteFile(ctx context.Context, d Downloader, f *File, path string) (int64, 
 }
 
 func writeFile(ctx context.Context, d Downloader, f *File, path string, maxBytes int64) (int64, error) {
+	return writeVia(path, func(w io.Writer) (int64, error) { return download(ctx, d, f, w, maxBytes) })
+}
+
+// writeVia has fill write into a .part file next to path, renamed to path
+// once fill succeeded, removed otherwise.
+func writeVia(path string, fill func(io.Writer) (int64, error)) (int64, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.part")
 	if err != nil {
 		return 0, err
 	}
-	n, err := download(ctx, d, f, tmp, maxBytes)
+	n, err := fill(tmp)
 	if err == nil {
 		err = tmp.Sync()
 	}

@@ -4,8 +4,11 @@
 // Bills come in two steps. First apply for a day's bill (GetTradeBill, GetFundFlowBill,
 // GetSubMerchantFundFlowBill): the answer gives a download_url, valid for 30 seconds, with the
 // hash of the file. Then download it (DownloadFile, or wxpay.Client.Download with the URL): the
-// file is streamed as is, unsigned by design, so check its hash against hash_value. Bills cover
-// the last three months; a day's bills are generated on the next morning.
+// file is streamed as is, unsigned by design, so check its hash against hash_value; Download and
+// WriteFile do. A sub-merchant's fund-flow bill (GetSubMerchantFundFlowBill) comes as encrypted
+// files, each with its own AES-256-GCM key encrypted for the merchant's certificate:
+// DownloadEncrypted, DownloadEncryptedList and WriteEncryptedList open and check them. Bills
+// cover the last three months; a day's bills are generated on the next morning.
 //
 // Call it through a client, whose V3 field mirrors the URLs; requests are validated
 // before anything is sent, Sensitive fields encrypted, answers verified. The types

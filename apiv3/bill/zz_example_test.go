@@ -41,7 +41,7 @@ func ExampleBillSubMerchantFundFlowBill_Get() {
 	defer srv.Close()
 	client := srv.Client()
 
-	_, resp, err := client.V3.Bill.SubMerchantFundFlowBill.Get(context.Background(), &bill.GetSubMerchantFundFlowBillRequest{
+	out, resp, err := client.V3.Bill.SubMerchantFundFlowBill.Get(context.Background(), &bill.GetSubMerchantFundFlowBillRequest{
 		SubMchID:    emulator.DemoSubMchID,
 		BillDate:    emulator.DemoBillDate,
 		AccountType: bill.SubMerchantAccountTypeBasic,
@@ -52,8 +52,12 @@ func ExampleBillSubMerchantFundFlowBill_Get() {
 		return
 	}
 	fmt.Println("status:", resp.StatusCode)
+	fmt.Println("download_bill_count:", out.DownloadBillCount)
+	fmt.Println("download_bill_list count:", len(out.DownloadBillList))
 	// Output:
 	// status: 200
+	// download_bill_count: 1
+	// download_bill_list count: 1
 }
 
 // GET /v3/bill/tradebill: Apply for a day's trade bill (交易账单) and get its download URL and hash.

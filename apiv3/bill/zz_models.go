@@ -66,7 +66,7 @@ type EncryptAlgorithm string
 const (
 	// EncryptAlgorithmAeadAes256Gcm: AES-256-GCM.
 	EncryptAlgorithmAeadAes256Gcm EncryptAlgorithm = "AEAD_AES_256_GCM"
-	// EncryptAlgorithmSm4Gcm: SM4-GCM.
+	// EncryptAlgorithmSm4Gcm: SM4-GCM, with a 128-bit key.
 	EncryptAlgorithmSm4Gcm EncryptAlgorithm = "SM4_GCM"
 )
 
@@ -90,7 +90,7 @@ const (
 	SubMerchantAccountTypeOperation SubMerchantAccountType = "OPERATION"
 	// SubMerchantAccountTypeFees: Fees account (手续费账户).
 	SubMerchantAccountTypeFees SubMerchantAccountType = "FEES"
-	// SubMerchantAccountTypeDeposit: Deposit account.
+	// SubMerchantAccountTypeDeposit: Deposit account (保证金账户).
 	SubMerchantAccountTypeDeposit SubMerchantAccountType = "DEPOSIT"
 )
 
@@ -148,19 +148,19 @@ func (m *DownloadFileRequest) Validate() error {
 	return v.Err()
 }
 
-// EncryptedFile is one encrypted bill file (下载信息明细).
+// EncryptedFile is one encrypted bill file (下载信息明细); bill.DownloadEncrypted downloads and opens it.
 type EncryptedFile struct {
-	// BillSequence is the number of the file, from 1 (账单文件序号). Required.
+	// BillSequence is the number of the file, from 1, the order in which the decrypted files join (账单文件序号). Required.
 	BillSequence int64 `json:"bill_sequence"`
-	// DownloadURL is the URL of the file (下载地址). Required.
+	// DownloadURL is the URL of the file, valid for 30 seconds (下载地址). Required.
 	DownloadURL string `json:"download_url"`
-	// EncryptKey is the key the file is encrypted with, itself encrypted with the merchant certificate's public key (加密密钥). Required.
+	// EncryptKey is the AES-256 key the file is encrypted with, itself encrypted (RSAES-OAEP) with the merchant certificate's public key (加密密钥). Required. At most 512 characters.
 	EncryptKey core.Encrypted `json:"encrypt_key"`
-	// HashType is the hash algorithm of the file, e.g. SHA1 (哈希类型). Required.
+	// HashType is the hash algorithm of the file, SHA1 (哈希类型). Required. At most 32 characters.
 	HashType string `json:"hash_type"`
-	// HashValue is the hash of the file (哈希值). Required.
+	// HashValue is the hash of the original file, decrypted and uncompressed (哈希值). Required. At most 1024 characters.
 	HashValue string `json:"hash_value"`
-	// Nonce is the nonce of the file's encryption (随机字符串). Required.
+	// Nonce is the nonce of the file's AES-GCM encryption, its characters used as bytes (随机字符串). Required. At most 16 characters.
 	Nonce string `json:"nonce"`
 }
 
@@ -169,11 +169,11 @@ func (m *EncryptedFile) DecryptEncryptKey(d core.Decrypter) (core.Sensitive, err
 	return d.Decrypt(m.EncryptKey)
 }
 
-// EncryptedFileList is the encrypted files of a sub-merchant's fund-flow bill (下载信息).
+// EncryptedFileList is the encrypted files of a sub-merchant's fund-flow bill (下载信息); bill.DownloadEncryptedList downloads and opens them.
 type EncryptedFileList struct {
 	// DownloadBillCount is the number of files (下载信息总数). Required.
 	DownloadBillCount int64 `json:"download_bill_count"`
-	// DownloadBillList is the list of the files (下载信息明细).
+	// DownloadBillList is the list of the files; a very large bill (about 16 GB uncompressed) is split into several, joined in bill_sequence order once decrypted (下载信息明细).
 	DownloadBillList []EncryptedFile `json:"download_bill_list,omitempty"`
 }
 
@@ -224,7 +224,7 @@ func (m *GetFundFlowBillRequest) Validate() error {
 //
 // Path parameters come from the call chain; fields marked as query parameters are sent in the URL, the others in the JSON body.
 type GetSubMerchantFundFlowBillRequest struct {
-	// SubMchID is the sub-merchant ID (子商户号). Query parameter sub_mchid. Required.
+	// SubMchID is the sub-merchant ID (子商户号). Query parameter sub_mchid. Required. At most 32 characters.
 	SubMchID string `json:"-" query:"sub_mchid"`
 	// BillDate is the day of the bill, YYYY-MM-DD, within the last three months (账单日期). Query parameter bill_date. Required. At most 10 characters. Must match ^[0-9]{4}-[0-9]{2}-[0-9]{2}$.
 	BillDate string `json:"-" query:"bill_date"`
@@ -232,12 +232,13 @@ type GetSubMerchantFundFlowBillRequest struct {
 	AccountType SubMerchantAccountType `json:"-" query:"account_type"`
 	// Algorithm is the algorithm the files are encrypted with (加密算法). Query parameter algorithm. Required.
 	Algorithm EncryptAlgorithm `json:"-" query:"algorithm"`
-	// TarType is the compression; a plain stream when omitted (压缩类型). Query parameter tar_type.
+	// TarType is the compression, applied before the encryption; a plain stream when omitted (压缩格式). Query parameter tar_type.
 	TarType TarType `json:"-" query:"tar_type"`
 }
 
 func (m *GetSubMerchantFundFlowBillRequest) validate(v *typed.Validator) {
 	v.Required("query", "sub_mchid", m.SubMchID != "")
+	v.MaxLen("query", "sub_mchid", m.SubMchID, 32)
 	v.Required("query", "bill_date", m.BillDate != "")
 	v.MaxLen("query", "bill_date", m.BillDate, 10)
 	v.Pattern("query", "bill_date", m.BillDate, pattern0)

@@ -84,6 +84,14 @@ func newBillSubMerchantFundFlowBill(inv typed.Invoker) BillSubMerchantFundFlowBi
 
 // Get is GET /v3/bill/sub-merchant-fundflowbill, operation GetBillSubMerchantFundFlowBill: apply for a day's fund-flow bill of one sub-merchant; the files are encrypted with keys the answer carries (申请单个子商户资金账单).
 //
+// Documented business errors (as *wxpay.APIError):
+//   - 500 SYSTEM_ERROR 系统错误
+//   - 400 PARAM_ERROR 参数错误
+//   - 400 INVALID_REQUEST 参数错误
+//   - 403 NO_AUTH 权限异常
+//   - 400 NO_STATEMENT_EXIST 账单文件不存在
+//   - 400 STATEMENT_CREATING 账单生成中
+//
 // Official documentation: https://pay.weixin.qq.com/doc/v3/partner/4012710630
 func (n BillSubMerchantFundFlowBill) Get(ctx context.Context, req *GetSubMerchantFundFlowBillRequest, opts ...core.CallOption) (*EncryptedFileList, *core.Response, error) {
 	if req == nil {

@@ -3,17 +3,17 @@
 package apispec
 
 var modelBillEncryptedFile = []*Field{
-	{Name: "bill_sequence", Type: Integer, Required: true, Doc: "number of the file, from 1 (账单文件序号)"},
-	{Name: "download_url", Type: String, Required: true, Doc: "URL of the file (下载地址)"},
-	{Name: "encrypt_key", Type: String, Required: true, Encrypted: true, Doc: "key the file is encrypted with, itself encrypted with the merchant certificate's public key (加密密钥)"},
-	{Name: "hash_type", Type: String, Required: true, Doc: "hash algorithm of the file, e.g. SHA1 (哈希类型)"},
-	{Name: "hash_value", Type: String, Required: true, Doc: "hash of the file (哈希值)"},
-	{Name: "nonce", Type: String, Required: true, Doc: "nonce of the file's encryption (随机字符串)"},
+	{Name: "bill_sequence", Type: Integer, Required: true, Doc: "number of the file, from 1, the order in which the decrypted files join (账单文件序号)"},
+	{Name: "download_url", Type: String, Required: true, Doc: "URL of the file, valid for 30 seconds (下载地址)"},
+	{Name: "encrypt_key", Type: String, Required: true, MaxLength: 512, Encrypted: true, Doc: "AES-256 key the file is encrypted with, itself encrypted (RSAES-OAEP) with the merchant certificate's public key (加密密钥)"},
+	{Name: "hash_type", Type: String, Required: true, MaxLength: 32, Doc: "hash algorithm of the file, SHA1 (哈希类型)"},
+	{Name: "hash_value", Type: String, Required: true, MaxLength: 1024, Doc: "hash of the original file, decrypted and uncompressed (哈希值)"},
+	{Name: "nonce", Type: String, Required: true, MaxLength: 16, Doc: "nonce of the file's AES-GCM encryption, its characters used as bytes (随机字符串)"},
 }
 
 var modelBillEncryptedFileList = []*Field{
 	{Name: "download_bill_count", Type: Integer, Required: true, Doc: "number of files (下载信息总数)"},
-	{Name: "download_bill_list", Type: Array, Items: Object, Model: "BillEncryptedFile", Fields: modelBillEncryptedFile, Doc: "list of the files (下载信息明细)"},
+	{Name: "download_bill_list", Type: Array, Items: Object, Model: "BillEncryptedFile", Fields: modelBillEncryptedFile, Doc: "list of the files; a very large bill (about 16 GB uncompressed) is split into several, joined in bill_sequence order once decrypted (下载信息明细)"},
 }
 
 var modelBillFile = []*Field{
@@ -1002,17 +1002,25 @@ var operations = []*Operation{
 	{
 		ID: "GetBillSubMerchantFundFlowBill", Family: "bill", Method: "GET", Path: "/v3/bill/sub-merchant-fundflowbill",
 		Summary: "Apply for a day's fund-flow bill of one sub-merchant; the files are encrypted with keys the answer carries.", TitleZh: "申请单个子商户资金账单",
-		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012710630", "https://pay.weixin.qq.com/docs/partner/apis/bill-download/sub-mch-fund-flow-bill/get-sub-mch-fund-flow-bill.html"}, Callers: []string{"partner"},
+		Docs: []string{"https://pay.weixin.qq.com/doc/v3/partner/4012710630", "https://pay.weixin.qq.com/docs/partner/apis/bill-download/sub-mch-fund-flow-bill/get-sub-mch-fund-flow-bill.html", "https://pay.weixin.qq.com/wiki/doc/apiv3_partner/apis/chapter4_1_12.shtml", "https://pay.weixin.qq.com/doc/v3/partner/4014314390"}, Callers: []string{"partner"},
 		Idempotent: true,
 		Query: []*Field{
-			{Name: "sub_mchid", Type: String, Required: true, Doc: "sub-merchant ID (子商户号)"},
+			{Name: "sub_mchid", Type: String, Required: true, MaxLength: 32, Doc: "sub-merchant ID (子商户号)"},
 			{Name: "bill_date", Type: String, Required: true, MaxLength: 10, Pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", Doc: "day of the bill, YYYY-MM-DD, within the last three months (账单日期)"},
 			{Name: "account_type", Type: String, Required: true, Enum: []string{"BASIC", "OPERATION", "FEES", "DEPOSIT"}, EnumName: "BillSubMerchantAccountType", Doc: "sub-merchant's account (资金账户类型)"},
 			{Name: "algorithm", Type: String, Required: true, Enum: []string{"AEAD_AES_256_GCM", "SM4_GCM"}, EnumName: "BillEncryptAlgorithm", Doc: "algorithm the files are encrypted with (加密算法)"},
-			{Name: "tar_type", Type: String, Enum: []string{"GZIP"}, EnumName: "BillTarType", Doc: "compression; a plain stream when omitted (压缩类型)"},
+			{Name: "tar_type", Type: String, Enum: []string{"GZIP"}, EnumName: "BillTarType", Doc: "compression, applied before the encryption; a plain stream when omitted (压缩格式)"},
 		},
 		ResponseStatus: 200, ResponseDocumented: true,
 		ResponseModel: "BillEncryptedFileList", Response: modelBillEncryptedFileList,
+		Errors: []Error{
+			{Status: 500, Code: "SYSTEM_ERROR", Message: "系统错误", Doc: "system error; call again later with the same parameters"},
+			{Status: 400, Code: "PARAM_ERROR", Message: "参数错误", Doc: "a parameter is wrong; call again with correct parameters"},
+			{Status: 400, Code: "INVALID_REQUEST", Message: "参数错误", Doc: "check bill_date and call again"},
+			{Status: 403, Code: "NO_AUTH", Message: "权限异常", Doc: "no permission for this sub-merchant's bill; use a sub_mchid the caller serves"},
+			{Status: 400, Code: "NO_STATEMENT_EXIST", Message: "账单文件不存在", Doc: "the account had no fund movement that day"},
+			{Status: 400, Code: "STATEMENT_CREATING", Message: "账单生成中", Doc: "the bill is being generated from 09:00 on the next day; download it after 10:00"},
+		},
 	},
 	{
 		ID: "GetBillTradeBill", Family: "bill", Method: "GET", Path: "/v3/bill/tradebill",

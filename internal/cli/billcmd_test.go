@@ -72,6 +72,56 @@ func TestBillDownload(t *testing.T) {
 	}
 }
 
+// TestBillDownloadSubMerchant downloads a sub-merchant's encrypted fund-flow
+// bill through the CLI: decrypted, checked, to a file and to stdout; the
+// sub-merchant is required, and one not served is the documented error.
+func TestBillDownloadSubMerchant(t *testing.T) {
+	t.Parallel()
+	sb, cfg := sandbox(t)
+	env := map[string]string{"WXPAY_CONFIG": cfg}
+	c := sandboxClient(t, sb, cfg)
+	const no = "CLISUB202601010001"
+	if _, _, err := c.V3.Pay.Partner.Transactions.Native.Post(context.Background(), &pay.PartnerPrepayNativeRequest{
+		SPAppID: emulator.DemoAppID, SPMchID: sb.MchID, SubMchID: emulator.DemoSubMchID, Description: "cli-sub", OutTradeNo: no,
+		NotifyURL: "https://shop.example/notify", Amount: pay.Amount{Total: 1800}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.Pay(emulator.DemoSubMchID, no, "SUCCESS"); err != nil {
+		t.Fatal(err)
+	}
+	day := time.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly)
+	args := []string{"bill", "download", "--date", day, "--kind", "subfundflow", "--sub-mchid", emulator.DemoSubMchID}
+	if r := run(t, env, "", args...); r.code != cli.ExitRejected || !strings.Contains(r.stderr, "STATEMENT_CREATING") {
+		t.Fatalf("before the day ends: %+v", r)
+	}
+	if err := sb.EndDay(day); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "sub.csv")
+	r := run(t, env, "", append(args, "--out", out)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "1 file(s) decrypted, SHA-1 checked") || !strings.Contains(r.stderr, "downloaded") {
+		t.Fatalf("download: %+v", r)
+	}
+	file, err := os.ReadFile(out)
+	if err != nil || !bytes.HasPrefix(file, []byte("记账时间,")) || !bytes.Contains(file, []byte("`18.00,")) || !bytes.Contains(file, []byte("`"+no)) {
+		t.Fatalf("the bill: %v %.300q", err, file)
+	}
+	if r := run(t, env, "", append(args, "--account", "deposit")...); r.code != cli.ExitRejected || !strings.Contains(r.stderr, "NO_STATEMENT_EXIST") {
+		t.Errorf("the deposit account: %+v", r)
+	}
+	if r := run(t, env, "", args...); r.code != 0 || r.stdout != string(file) {
+		t.Errorf("on stdout: %+v", r)
+	}
+	if r := run(t, env, "", "bill", "download", "--date", day, "--kind", "subfundflow", "--sub-mchid", "1900000999"); r.code != cli.ExitRejected || !strings.Contains(r.stderr, "NO_AUTH") {
+		t.Errorf("a sub-merchant not served: %+v", r)
+	}
+	for _, bad := range [][]string{{"--kind", "subfundflow"}, {"--kind", "subfundflow", "--sub-mchid", "1", "--account", "ALL"}, {"--kind", "fundflow", "--account", "DEPOSIT"}} {
+		if r := run(t, env, "", append([]string{"bill", "download", "--date", day}, bad...)...); r.code != cli.ExitUsage {
+			t.Errorf("%v: %+v", bad, r)
+		}
+	}
+}
+
 // TestUploadCommand uploads through `wxpay upload` and `wxpay call --file`.
 func TestUploadCommand(t *testing.T) {
 	t.Parallel()
